@@ -1,0 +1,235 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opt.h"
+#include "valid.h"
+
+static const struct {
+	const char	*key;
+	valid_fn	 valid;
+	int		 secret;
+} known[] = {
+	{ OPT_X_CLIENT_ID, valid_cred, 0 },
+	{ OPT_X_CLIENT_SECRET, valid_cred, 1 },
+	{ OPT_X_STATUS, valid_status, 0 },
+};
+
+static int
+find(const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(known[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+opt_known(const char *key)
+{
+	return find(key) >= 0;
+}
+
+int
+opt_secret(const char *key)
+{
+	int	 i = find(key);
+
+	return i >= 0 && known[i].secret;
+}
+
+int
+opt_get(struct store *st, DB_TXN *txn, const char *key, char **val)
+{
+	size_t	 len;
+
+	return store_get(st, txn, SDB_OPTIONS, key, val, &len);
+}
+
+/* The associated data that binds a sealed option to its key. */
+static void
+ad_of(const char *key, char *ad, size_t n)
+{
+	snprintf(ad, n, "options/%s", key);
+}
+
+struct apply_arg {
+	const struct opt_change	*ch;
+	char			**vals;	/* what to store: sealed for secrets */
+	size_t			 n;
+};
+
+static int
+apply_txn(struct store *st, DB_TXN *txn, void *arg)
+{
+	struct apply_arg	*a = arg;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->vals[i] == NULL) {
+			rc = store_del(st, txn, SDB_OPTIONS, a->ch[i].key);
+			if (rc == STORE_NOTFOUND)
+				rc = STORE_OK;
+		} else
+			rc = store_put(st, txn, SDB_OPTIONS, a->ch[i].key,
+			    a->vals[i], strlen(a->vals[i]));
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+int
+opt_apply(struct store *st, const struct crypto_key *k,
+    const struct opt_change *ch, size_t n)
+{
+	struct apply_arg	 a = { ch, NULL, n };
+	char			 ad[128];
+	size_t			 i;
+	int			 f, rc = STORE_ABORT;
+
+	if ((a.vals = calloc(n ? n : 1, sizeof(char *))) == NULL)
+		return STORE_FAIL;
+	for (i = 0; i < n; i++) {
+		if ((f = find(ch[i].key)) < 0)
+			goto out;
+		if (ch[i].val == NULL || *ch[i].val == '\0')
+			continue;
+		if (!known[f].valid(ch[i].val, strlen(ch[i].val)))
+			goto out;
+		if (known[f].secret) {
+			ad_of(ch[i].key, ad, sizeof(ad));
+			a.vals[i] = k ? crypto_seal(k, ad, ch[i].val,
+			    strlen(ch[i].val)) : NULL;
+		} else
+			a.vals[i] = strdup(ch[i].val);
+		if (a.vals[i] == NULL) {
+			rc = STORE_FAIL;
+			goto out;
+		}
+	}
+	rc = store_txn(st, apply_txn, &a);
+out:
+	for (i = 0; i < n; i++)
+		free(a.vals[i]);
+	free(a.vals);
+	return rc;
+}
+
+int
+opt_set(struct store *st, const struct crypto_key *k, const char *key,
+    const char *val)
+{
+	struct opt_change	 ch = { key, val };
+
+	if (val == NULL || *val == '\0')
+		return STORE_ABORT;
+	return opt_apply(st, k, &ch, 1);
+}
+
+int
+opt_unset(struct store *st, const char *key)
+{
+	struct opt_change	 ch = { key, NULL };
+
+	return opt_apply(st, NULL, &ch, 1);
+}
+
+/* A stored value counts when it is there and not empty. */
+static int
+present(struct store *st, const char *key, char **val)
+{
+	*val = NULL;
+	if (opt_get(st, NULL, key, val) == STORE_OK && **val != '\0')
+		return 1;
+	free(*val);
+	*val = NULL;
+	return 0;
+}
+
+int
+opt_x_resolve(struct store *st, const struct cfg *c, struct xcreds *x)
+{
+	char	*v;
+
+	memset(x, 0, sizeof(*x));
+	if (present(st, OPT_X_CLIENT_ID, &v)) {
+		x->client_id = v;
+		x->id_src = SRC_PANEL;
+	} else if (c->env_client_id) {
+		if ((x->client_id = strdup(c->env_client_id)) == NULL)
+			return STORE_FAIL;
+		x->id_src = SRC_ENV;
+	}
+	if (present(st, OPT_X_CLIENT_SECRET, &v)) {
+		free(v);
+		x->secret_src = SRC_PANEL;
+	} else if (c->env_client_secret)
+		x->secret_src = SRC_ENV;
+	x->enabled = 1;
+	if (present(st, OPT_X_STATUS, &v)) {
+		x->enabled = strcmp(v, "disable") != 0;
+		free(v);
+	}
+	return STORE_OK;
+}
+
+void
+xcreds_free(struct xcreds *x)
+{
+	free(x->client_id);
+	memset(x, 0, sizeof(*x));
+}
+
+const char *
+opt_x_refusal(const struct xcreds *x)
+{
+	if (!x->enabled)
+		return "X (Twitter) integration disabled by admin";
+	if (x->client_id == NULL || x->secret_src == SRC_NONE)
+		return "Twitter integration disabled: client id/secret not configured";
+	return NULL;
+}
+
+char *
+opt_x_secret(struct store *st, const struct cfg *c, const struct crypto_key *k,
+    const struct xcreds *x)
+{
+	char	 ad[128], *sealed, *pt = NULL;
+	size_t	 n;
+
+	if (x->secret_src == SRC_ENV)
+		return c->env_client_secret ? strdup(c->env_client_secret) : NULL;
+	if (x->secret_src != SRC_PANEL || k == NULL ||
+	    opt_get(st, NULL, OPT_X_CLIENT_SECRET, &sealed) != STORE_OK)
+		return NULL;
+	ad_of(OPT_X_CLIENT_SECRET, ad, sizeof(ad));
+	if (crypto_unseal(k, ad, sealed, &pt, &n) != 0)
+		pt = NULL;
+	free(sealed);
+	return pt;
+}
+
+/* 0 when the stored secret (if any) opens under k. */
+int
+opt_verify(struct store *st, const struct crypto_key *k)
+{
+	char	 ad[128], *sealed, *pt;
+	size_t	 n;
+	int	 rc;
+
+	if ((rc = opt_get(st, NULL, OPT_X_CLIENT_SECRET, &sealed)) ==
+	    STORE_NOTFOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	ad_of(OPT_X_CLIENT_SECRET, ad, sizeof(ad));
+	rc = crypto_unseal(k, ad, sealed, &pt, &n);
+	if (rc == 0)
+		free(pt);
+	free(sealed);
+	return rc;
+}

@@ -1,0 +1,957 @@
+/*
+ * store: the Berkeley DB transactional environment (see store.h).
+ *
+ * Every process opens the environment with DB_REGISTER|DB_RECOVER, so
+ * the first opener after a crashed process runs recovery.  What
+ * libdb 5.3 does not do for us is done here:
+ *
+ *  - opens are serialised by an exclusive flock on "<dir>/store.lock"
+ *    and env closes take it shared, because DB_REGISTER otherwise
+ *    mistakes a cleanly closing process for a dead one and recovers
+ *    the environment under live processes;
+ *  - recovery is forced (by removing the register file, which makes
+ *    libdb treat the open as the first one) when the environment is
+ *    panicked with no dead process to blame, and on the first open
+ *    after a reboot, when the region files may hold a stale image;
+ *  - transactions never sleep on a record lock: a conflict aborts and
+ *    store_txn() runs fn again (see there why lock timeouts are not
+ *    enough).
+ *
+ * A read-only store opens its databases lazily with DB_RDONLY: a
+ * writable open logs a few hundred bytes per process, which a page
+ * view should not cost.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "store.h"
+
+/* Timeouts bound the lock waits that remain (database opens). */
+#define LOCK_TIMEOUT_US	(2 * 1000000)	/* one lock wait */
+#define TXN_TIMEOUT_US	(10 * 1000000)	/* one transaction */
+#define CACHE_BYTES	(4 * 1024 * 1024)
+#define LOG_FILE_BYTES	(1024 * 1024)	/* small files: removed sooner */
+#define CKP_KBYTE	256		/* store_checkpoint() */
+#define CKP_MIN		1
+#define CLOSE_CKP_KBYTE	512		/* opportunistic, at close */
+#define BUSY_MS		2000		/* retrying a lock conflict */
+#define OPEN_TRIES	4		/* database opens racing a create */
+
+#define ENV_FLAGS	(DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | \
+			 DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER)
+
+struct store {
+	DB_ENV		*env;
+	DB		*db[STORE_NDB];	/* NULL: not opened (yet) */
+	char		*dir;
+	unsigned	 flags;
+	int		 lockfd;
+	int		 busy;	 /* a call hit a lock conflict since reset */
+	int		 panic;	 /* the environment needs recovery */
+	FILE		*report; /* store_verify(): libdb's findings */
+};
+
+static const char *const names[STORE_NDB] = {
+	"options", "users", "workspaces", "sessions",
+	"states", "channels", "posts", "meta",
+};
+
+/* One line on stderr, written with a single call so lines of
+ * concurrent CGIs do not interleave in the server's error log. */
+static void	 say(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	char	 line[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sosyabot: store: %s\n", line);
+}
+
+/*
+ * libdb's own messages.  They name files and operations, never record
+ * contents.  Once the environment is known to need recovery, libdb
+ * repeats that on every call and lists every open file at close: one
+ * line from map() says it instead.  app_private is the store.
+ */
+static void
+errcall(const DB_ENV *env, const char *pfx, const char *msg)
+{
+	const struct store	*s = env->app_private;
+	char			 line[512];
+	size_t			 i;
+
+	(void)pfx;
+	if (s != NULL && s->panic)
+		return;
+	snprintf(line, sizeof(line), "%s", msg);
+	for (i = 0; line[i] != '\0'; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	if (s != NULL && s->report != NULL)
+		fprintf(s->report, "%s\n", line);
+	else
+		fprintf(stderr, "sosyabot: store: %s\n", line);
+}
+
+const char *
+store_db_name(enum store_db d)
+{
+	return (unsigned)d < STORE_NDB ? names[d] : "?";
+}
+
+/*
+ * Map a libdb return to a store_rc.  Lock conflicts mark the store busy
+ * so that store_txn() retries even when fn turned STORE_BUSY into some
+ * other code.
+ */
+static int
+map(struct store *s, const char *what, const char *op, int ret)
+{
+	switch (ret) {
+	case 0:
+		return STORE_OK;
+	case DB_NOTFOUND:
+	case DB_KEYEMPTY:
+		return STORE_NOTFOUND;
+	case DB_KEYEXIST:
+		return STORE_EXISTS;
+	case DB_LOCK_DEADLOCK:
+	case DB_LOCK_NOTGRANTED:
+		s->busy = 1;
+		return STORE_BUSY;
+	case DB_RUNRECOVERY:
+		if (!s->panic)
+			say("%s: %s: the environment needs recovery; the next "
+			    "open will run it", what, op);
+		s->panic = 1;
+		return STORE_FAIL;
+	default:
+		say("%s: %s: %s", what, op, db_strerror(ret));
+		return STORE_FAIL;
+	}
+}
+
+/*
+ * A small pseudo-random source for backoff; quality does not matter,
+ * only that processes colliding on a lock pick different pauses, so it
+ * is seeded again in a forked child.
+ */
+static unsigned
+jitter(void)
+{
+	static unsigned	 x;
+	static pid_t	 seeded;
+	struct timespec	 ts;
+	pid_t		 pid = getpid();
+
+	if (seeded != pid) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = ((unsigned)pid << 16) ^ (unsigned)ts.tv_nsec;
+		x |= 1;
+		seeded = pid;
+	}
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x;
+}
+
+/* Sleep 1 ms to 2^(try+1) ms, at most 32: short, random, growing. */
+static void
+backoff(int try)
+{
+	struct timespec	 ts;
+	unsigned	 ms;
+
+	ms = 1 + jitter() % (2U << (try < 4 ? try : 4));
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+static int
+lockfile(int fd, int op)
+{
+	while (flock(fd, op) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* "<dir>/<name>" in b; 0 on out of memory. */
+static int
+path(struct buf *b, const char *dir, const char *name)
+{
+	buf_reset(b);
+	buf_addf(b, "%s/%s", dir, name);
+	return buf_ok(b);
+}
+
+/*
+ * Whether the register file was last written before this boot.  Every
+ * open and close writes it, so if it is older than the boot no process
+ * of this boot uses the environment, and the region files (ordinary
+ * mapped files) may hold whatever the crash left of them: recovery must
+ * run, though no dead process is registered.
+ */
+static int
+stale_since_boot(const char *reg)
+{
+	struct stat	 st;
+	struct timespec	 now, up;
+
+	if (stat(reg, &st) == -1 ||
+	    clock_gettime(CLOCK_REALTIME, &now) == -1 ||
+	    clock_gettime(CLOCK_BOOTTIME, &up) == -1)
+		return 0;
+	/* A second of slack for the rounding of the two clocks. */
+	return st.st_mtime + 1 < now.tv_sec - up.tv_sec;
+}
+
+/* Make the next DB_REGISTER open run recovery. */
+static int
+force_recovery(const char *reg)
+{
+	if (unlink(reg) == -1 && errno != ENOENT) {
+		say("%s: %s", reg, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Create and open the environment handle; the caller holds the
+ * exclusive flock.  A DB_RUNRECOVERY answer means the region is
+ * panicked while no registered process is dead, so DB_RECOVER alone
+ * would not recover it: force recovery and try once more.
+ */
+static int
+env_open(struct store *s)
+{
+	struct buf	 reg = { 0 };
+	DB_ENV		*env;
+	int		 try, ret = 0;
+
+	if (!path(&reg, s->dir, "__db.register")) {
+		say("out of memory");
+		return STORE_FAIL;
+	}
+	if (stale_since_boot(buf_str(&reg)) &&
+	    force_recovery(buf_str(&reg)) == -1)
+		goto err;
+	for (try = 0; try < 2; try++) {
+		if (try > 0 && force_recovery(buf_str(&reg)) == -1)
+			goto err;
+		if ((ret = db_env_create(&env, 0)) != 0)
+			break;
+		env->app_private = s;
+		env->set_errcall(env, errcall);
+		if ((ret = env->set_cachesize(env, 0, CACHE_BYTES, 1)) != 0 ||
+		    (ret = env->set_lg_max(env, LOG_FILE_BYTES)) != 0 ||
+		    (ret = env->set_lg_filemode(env, 0600)) != 0 ||
+		    (ret = env->log_set_config(env,
+		    DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+		    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+		    (ret = env->set_timeout(env, LOCK_TIMEOUT_US,
+		    DB_SET_LOCK_TIMEOUT)) != 0 ||
+		    (ret = env->set_timeout(env, TXN_TIMEOUT_US,
+		    DB_SET_TXN_TIMEOUT)) != 0 ||
+		    (ret = env->open(env, s->dir, ENV_FLAGS, 0600)) != 0) {
+			(void)env->close(env, 0);
+			if (ret == DB_RUNRECOVERY)
+				continue;
+			break;
+		}
+		s->env = env;
+		buf_free(&reg);
+		return STORE_OK;
+	}
+	say("%s: cannot open the environment: %s%s", s->dir, db_strerror(ret),
+	    ret == EACCES ? " (its files must belong to the user the server "
+	    "runs as)" : "");
+err:
+	buf_free(&reg);
+	return STORE_FAIL;
+}
+
+/*
+ * Open database d.  Writable stores create it; read-only ones report a
+ * file that does not exist yet as STORE_NOTFOUND (nothing stored),
+ * checked with stat() first so that libdb does not log an error.
+ */
+static int
+db_open(struct store *s, enum store_db d)
+{
+	char		 file[32];
+	struct buf	 full = { 0 };
+	struct stat	 st;
+	DB		*db;
+	u_int32_t	 fl;
+	int		 try, ret, rc, missing;
+
+	snprintf(file, sizeof(file), "%s.db", names[d]);
+	if (s->flags & STORE_RDONLY) {
+		if (!path(&full, s->dir, file)) {
+			say("out of memory");
+			return STORE_FAIL;
+		}
+		missing = stat(buf_str(&full), &st) == -1 && errno == ENOENT;
+		buf_free(&full);
+		if (missing)
+			return STORE_NOTFOUND;
+		fl = DB_RDONLY | DB_AUTO_COMMIT;
+	} else
+		fl = DB_CREATE | DB_AUTO_COMMIT;
+
+	/* Processes creating the same file at once may deadlock. */
+	for (try = 0; ; try++) {
+		if ((ret = db_create(&db, s->env, 0)) != 0)
+			return map(s, store_db_name(d), "create", ret);
+		if ((ret = db->open(db, NULL, file, NULL, DB_BTREE,
+		    fl, 0600)) == 0) {
+			s->db[d] = db;
+			return STORE_OK;
+		}
+		(void)db->close(db, DB_NOSYNC);
+		rc = map(s, store_db_name(d), "open", ret);
+		if (rc != STORE_BUSY || try + 1 == OPEN_TRIES)
+			return rc;
+		backoff(try);
+	}
+}
+
+/* The handle of database d, opened on first use in a read-only store. */
+static int
+handle(struct store *s, enum store_db d, DB **dbp)
+{
+	int	 rc;
+
+	*dbp = NULL;
+	if (s == NULL || (unsigned)d >= STORE_NDB)
+		return STORE_FAIL;
+	if (s->db[d] == NULL && (rc = db_open(s, d)) != STORE_OK)
+		return rc;
+	*dbp = s->db[d];
+	return STORE_OK;
+}
+
+/* Writes need a writable store and a transaction from store_txn(). */
+static int
+writable(const struct store *s, const DB_TXN *txn, enum store_db d)
+{
+	if (s == NULL)
+		return STORE_FAIL;
+	if (s->flags & STORE_RDONLY) {
+		say("%s: write refused: the store is open read-only",
+		    store_db_name(d));
+		return STORE_FAIL;
+	}
+	if (txn == NULL) {
+		say("%s: write outside a transaction", store_db_name(d));
+		return STORE_FAIL;
+	}
+	return STORE_OK;
+}
+
+static void
+keydbt(DBT *k, const char *key)
+{
+	memset(k, 0, sizeof(*k));
+	k->data = (void *)key;
+	k->size = (u_int32_t)strlen(key);
+}
+
+int
+store_open(struct store **sp, const char *dir, unsigned flags)
+{
+	struct store	*s;
+	struct buf	 lock = { 0 };
+	mode_t		 omask;
+	int		 i, rc = STORE_FAIL;
+
+	*sp = NULL;
+	if ((flags & ~STORE_RDONLY) != 0) {
+		say("store_open: unknown flags");
+		return STORE_FAIL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->dir = strdup(dir)) == NULL) {
+		say("out of memory");
+		free(s);
+		return STORE_FAIL;
+	}
+	s->flags = flags;
+	s->lockfd = -1;
+
+	/*
+	 * libdb creates some files with fixed modes (the register file
+	 * 0660): the umask keeps everything it creates private.
+	 */
+	omask = umask(077);
+
+	/* Cleanup rule: from here, failures go to err, which undoes
+	 * whatever part of s is set (store_close() copes with that). */
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		say("%s: %s", dir, strerror(errno));
+		goto err;
+	}
+	if (!path(&lock, dir, "store.lock")) {
+		say("out of memory");
+		goto err;
+	}
+	if ((s->lockfd = open(buf_str(&lock),
+	    O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		say("%s: %s%s", buf_str(&lock), strerror(errno),
+		    errno == EACCES ? " (the data directory must belong to "
+		    "the user the server runs as)" : "");
+		goto err;
+	}
+	if (lockfile(s->lockfd, LOCK_EX) == -1) {
+		say("%s: flock: %s", buf_str(&lock), strerror(errno));
+		goto err;
+	}
+	rc = env_open(s);
+	(void)lockfile(s->lockfd, LOCK_UN);
+	if (rc != STORE_OK)
+		goto err;
+	if (!(flags & STORE_RDONLY))
+		for (i = 0; i < STORE_NDB; i++)
+			if ((rc = db_open(s, i)) != STORE_OK)
+				goto err;
+	umask(omask);
+	buf_free(&lock);
+	*sp = s;
+	return STORE_OK;
+err:
+	umask(omask);
+	buf_free(&lock);
+	store_close(s);
+	return rc == STORE_OK ? STORE_FAIL : rc;
+}
+
+void
+store_close(struct store *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return;
+	if (s->env != NULL) {
+		/*
+		 * Checkpoint only when enough log has piled up: callers
+		 * need not remember, and most closes stay cheap.
+		 */
+		if (!(s->flags & STORE_RDONLY))
+			(void)s->env->txn_checkpoint(s->env,
+			    CLOSE_CKP_KBYTE, 0, 0);
+		for (i = 0; i < STORE_NDB; i++)
+			if (s->db[i] != NULL)
+				(void)s->db[i]->close(s->db[i], DB_NOSYNC);
+		/* Shared: no opener may scan the register meanwhile. */
+		(void)lockfile(s->lockfd, LOCK_SH);
+		(void)s->env->close(s->env, 0);
+		(void)lockfile(s->lockfd, LOCK_UN);
+	}
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	free(s->dir);
+	free(s);
+}
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Transactions never sleep on a lock (DB_TXN_NOWAIT): libdb 5.3 wakes
+ * a sleeping waiter only when the holder lets go or another waiter
+ * runs deadlock detection, so a waiter alone behind a killed process,
+ * or behind one in an environment since recovered, would sleep until
+ * the watchdog kills it, whatever the lock timeout.  A conflict
+ * aborts instead, and the transaction is run again after a short
+ * random pause, for up to BUSY_MS.
+ */
+int
+store_txn(struct store *s, store_fn fn, void *arg)
+{
+	struct timespec	 t0;
+	DB_TXN		*txn;
+	int		 try, ret, rc, outer;
+
+	if (s == NULL || fn == NULL)
+		return STORE_FAIL;
+	/* A nested call (a NULL-txn read inside fn) keeps fn's flag. */
+	outer = s->busy;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (try = 0; ; try++) {
+		s->busy = 0;
+		if ((ret = s->env->txn_begin(s->env, NULL, &txn,
+		    DB_TXN_NOWAIT)) != 0) {
+			rc = map(s, "environment", "txn_begin", ret);
+			break;
+		}
+		rc = fn(s, txn, arg);
+		/* A transaction that hit a lock conflict cannot commit. */
+		if (rc == STORE_OK && !s->busy) {
+			if ((ret = txn->commit(txn, 0)) == 0)
+				break;
+			rc = map(s, "environment", "commit", ret);
+		} else if ((ret = txn->abort(txn)) != 0) {
+			rc = map(s, "environment", "abort", ret);
+			break;
+		}
+		if (!s->busy) {
+			if (rc == STORE_OK)
+				rc = STORE_FAIL;
+			break;
+		}
+		if (elapsed_ms(&t0) >= BUSY_MS) {
+			say("transaction gave up after %d tries: "
+			    "lock contention", try + 1);
+			rc = STORE_BUSY;
+			break;
+		}
+		backoff(try);
+	}
+	s->busy = outer;
+	return rc;
+}
+
+/* Read key into a malloc'd NUL-terminated copy; flags for DB->get. */
+static int
+get(struct store *s, DB_TXN *txn, enum store_db d, const char *key,
+    u_int32_t flags, char **val, size_t *len)
+{
+	DB	*db;
+	DBT	 k, v;
+	char	*p;
+	int	 rc, ret;
+
+	*val = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (key == NULL)
+		return STORE_FAIL;
+	if ((rc = handle(s, d, &db)) != STORE_OK)
+		return rc;
+	keydbt(&k, key);
+	memset(&v, 0, sizeof(v));
+	v.flags = DB_DBT_MALLOC;
+	if ((ret = db->get(db, txn, &k, &v, flags)) != 0)
+		return map(s, store_db_name(d), "get", ret);
+	if ((p = realloc(v.data, (size_t)v.size + 1)) == NULL) {
+		free(v.data);
+		say("out of memory");
+		return STORE_FAIL;
+	}
+	p[v.size] = '\0';
+	*val = p;
+	if (len != NULL)
+		*len = v.size;
+	return STORE_OK;
+}
+
+struct getarg {
+	enum store_db	 d;
+	const char	*key;
+	char		*val;
+	size_t		 len;
+};
+
+static int
+get_fn(struct store *s, DB_TXN *txn, void *arg)
+{
+	struct getarg	*g = arg;
+
+	return get(s, txn, g->d, g->key, 0, &g->val, &g->len);
+}
+
+/*
+ * Without a txn, the read runs in a transaction of its own so that it
+ * never sleeps on a lock either (see store_txn).  A read-only
+ * transaction writes no log.
+ */
+int
+store_get(struct store *s, DB_TXN *txn, enum store_db d, const char *key,
+    char **val, size_t *len)
+{
+	struct getarg	 g;
+	int		 rc;
+
+	if (txn != NULL)
+		return get(s, txn, d, key, 0, val, len);
+	memset(&g, 0, sizeof(g));
+	g.d = d;
+	g.key = key;
+	rc = store_txn(s, get_fn, &g);
+	*val = g.val;
+	if (len != NULL)
+		*len = g.len;
+	return rc;
+}
+
+int
+store_get_json(struct store *s, DB_TXN *txn, enum store_db d,
+    const char *key, json_t **val)
+{
+	json_error_t	 e;
+	char		*p;
+	size_t		 len;
+	int		 rc;
+
+	*val = NULL;
+	if ((rc = store_get(s, txn, d, key, &p, &len)) != STORE_OK)
+		return rc;
+	*val = json_loadb(p, len, JSON_DECODE_ANY, &e);
+	free(p);
+	if (*val == NULL) {
+		/* The position only: the text may hold secrets. */
+		say("%s: a record is not valid JSON (at byte %d)",
+		    store_db_name(d), e.position);
+		return STORE_FAIL;
+	}
+	return STORE_OK;
+}
+
+static int
+put(struct store *s, DB_TXN *txn, enum store_db d, const char *key,
+    const void *val, size_t len, u_int32_t flags)
+{
+	DB	*db;
+	DBT	 k, v;
+	int	 rc;
+
+	if (key == NULL || (val == NULL && len > 0) || len > UINT32_MAX)
+		return STORE_FAIL;
+	if ((rc = writable(s, txn, d)) != STORE_OK ||
+	    (rc = handle(s, d, &db)) != STORE_OK)
+		return rc;
+	keydbt(&k, key);
+	memset(&v, 0, sizeof(v));
+	v.data = (void *)val;
+	v.size = (u_int32_t)len;
+	return map(s, store_db_name(d), "put", db->put(db, txn, &k, &v, flags));
+}
+
+int
+store_put(struct store *s, DB_TXN *txn, enum store_db d, const char *key,
+    const void *val, size_t len)
+{
+	return put(s, txn, d, key, val, len, 0);
+}
+
+int
+store_put_new(struct store *s, DB_TXN *txn, enum store_db d,
+    const char *key, const void *val, size_t len)
+{
+	return put(s, txn, d, key, val, len, DB_NOOVERWRITE);
+}
+
+int
+store_put_json(struct store *s, DB_TXN *txn, enum store_db d,
+    const char *key, const json_t *val)
+{
+	char	*p;
+	int	 rc;
+
+	if (val == NULL ||
+	    (p = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		say("%s: cannot encode a record as JSON", store_db_name(d));
+		return STORE_FAIL;
+	}
+	rc = store_put(s, txn, d, key, p, strlen(p));
+	free(p);
+	return rc;
+}
+
+int
+store_del(struct store *s, DB_TXN *txn, enum store_db d, const char *key)
+{
+	DB	*db;
+	DBT	 k;
+	int	 rc;
+
+	if (key == NULL)
+		return STORE_FAIL;
+	if ((rc = writable(s, txn, d)) != STORE_OK ||
+	    (rc = handle(s, d, &db)) != STORE_OK)
+		return rc;
+	keydbt(&k, key);
+	return map(s, store_db_name(d), "del", db->del(db, txn, &k, 0));
+}
+
+/*
+ * Walk the records of d whose key starts with prefix, in txn, calling
+ * fn with NUL-terminated copies (kept by fn only until it returns).
+ */
+static int
+walk(struct store *s, DB_TXN *txn, enum store_db d, const char *prefix,
+    store_each_fn fn, void *arg)
+{
+	struct buf	 kb = { 0 }, vb = { 0 };
+	DB		*db;
+	DBC		*c;
+	DBT		 k, v;
+	size_t		 plen;
+	u_int32_t	 op;
+	int		 ret, rc;
+
+	if ((rc = handle(s, d, &db)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_OK : rc;
+	if ((ret = db->cursor(db, txn, &c, 0)) != 0)
+		return map(s, store_db_name(d), "cursor", ret);
+
+	/* Cleanup rule: from here, leave through out (closes c). */
+	keydbt(&k, prefix);
+	plen = k.size;
+	memset(&v, 0, sizeof(v));
+	op = plen > 0 ? DB_SET_RANGE : DB_FIRST;
+	while ((ret = c->get(c, &k, &v, op)) == 0) {
+		op = DB_NEXT;
+		if (k.size < plen || memcmp(k.data, prefix, plen) != 0)
+			break;
+		buf_reset(&kb);
+		buf_add(&kb, k.data, k.size);
+		buf_reset(&vb);
+		buf_add(&vb, v.data, v.size);
+		if (!buf_ok(&kb) || !buf_ok(&vb)) {
+			say("out of memory");
+			rc = STORE_FAIL;
+			goto out;
+		}
+		if (fn(buf_str(&kb), buf_str(&vb), vb.len, arg) != 0)
+			break;
+	}
+	rc = ret == 0 || ret == DB_NOTFOUND ? STORE_OK :
+	    map(s, store_db_name(d), "scan", ret);
+out:
+	if ((ret = c->close(c)) != 0 && rc == STORE_OK)
+		rc = map(s, store_db_name(d), "cursor close", ret);
+	buf_free(&kb);
+	buf_free(&vb);
+	return rc;
+}
+
+/*
+ * A scan outside a transaction first copies the matching records, as
+ * (size_t klen, key, NUL, size_t vlen, val, NUL) entries, in a
+ * read-only transaction of its own, then calls fn with no lock held:
+ * fn may then use the store freely, and a conflict half-way through
+ * only restarts the copy, never calls fn twice for a record.
+ */
+struct copyarg {
+	enum store_db	 d;
+	const char	*prefix;
+	struct buf	 out;
+};
+
+static void
+copy_add(struct buf *b, const char *p, size_t len)
+{
+	buf_add(b, &len, sizeof(len));
+	buf_add(b, p, len);
+	buf_addc(b, '\0');
+}
+
+static int
+copy_each(const char *key, const char *val, size_t len, void *arg)
+{
+	struct buf	*b = arg;
+
+	copy_add(b, key, strlen(key));
+	copy_add(b, val, len);
+	return !buf_ok(b);
+}
+
+static int
+copy_fn(struct store *s, DB_TXN *txn, void *arg)
+{
+	struct copyarg	*c = arg;
+	int		 rc;
+
+	buf_reset(&c->out);
+	rc = walk(s, txn, c->d, c->prefix, copy_each, &c->out);
+	if (rc == STORE_OK && !buf_ok(&c->out)) {
+		say("out of memory");
+		rc = STORE_FAIL;
+	}
+	return rc;
+}
+
+/* The next field of a copy at *p: its length in *len; advances *p. */
+static const char *
+copy_next(const char **p, size_t *len)
+{
+	const char	*field;
+
+	memcpy(len, *p, sizeof(*len));
+	field = *p + sizeof(*len);
+	*p = field + *len + 1;
+	return field;
+}
+
+int
+store_scan(struct store *s, DB_TXN *txn, enum store_db d,
+    const char *prefix, store_each_fn fn, void *arg)
+{
+	struct copyarg	 c;
+	const char	*p, *end, *key, *val;
+	size_t		 klen, vlen;
+	int		 rc;
+
+	if (prefix == NULL || fn == NULL)
+		return STORE_FAIL;
+	if (txn != NULL)
+		return walk(s, txn, d, prefix, fn, arg);
+	memset(&c, 0, sizeof(c));
+	c.d = d;
+	c.prefix = prefix;
+	if ((rc = store_txn(s, copy_fn, &c)) == STORE_OK && c.out.len > 0) {
+		p = c.out.p;
+		end = p + c.out.len;
+		while (p < end) {
+			key = copy_next(&p, &klen);
+			val = copy_next(&p, &vlen);
+			if (fn(key, val, vlen, arg) != 0)
+				break;
+		}
+	}
+	buf_free(&c.out);
+	return rc;
+}
+
+int
+store_next_id(struct store *s, DB_TXN *txn, const char *name,
+    unsigned long long *id)
+{
+	struct buf		 key = { 0 };
+	char			*val, *end, num[24];
+	unsigned long long	 cur = 0;
+	int			 rc;
+
+	*id = 0;
+	if (name == NULL)
+		return STORE_FAIL;
+	buf_addf(&key, "seq:%s", name);
+	if (!buf_ok(&key)) {
+		say("out of memory");
+		return STORE_FAIL;
+	}
+	/* Cleanup rule: from here, leave through out (frees key). */
+	if ((rc = writable(s, txn, SDB_META)) != STORE_OK)
+		goto out;
+	/*
+	 * DB_RMW takes the write lock at the read: two increments then
+	 * queue instead of both reading and deadlocking on the upgrade.
+	 */
+	rc = get(s, txn, SDB_META, buf_str(&key), DB_RMW, &val, NULL);
+	if (rc == STORE_OK) {
+		errno = 0;
+		cur = strtoull(val, &end, 10);
+		if (val[0] < '0' || val[0] > '9' || *end != '\0' ||
+		    errno != 0 || cur == ULLONG_MAX) {
+			say("meta: counter %s is damaged", name);
+			rc = STORE_FAIL;
+		}
+		free(val);
+	} else if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+	if (rc != STORE_OK)
+		goto out;
+	snprintf(num, sizeof(num), "%llu", cur + 1);
+	if ((rc = store_put(s, txn, SDB_META, buf_str(&key), num,
+	    strlen(num))) == STORE_OK)
+		*id = cur + 1;
+out:
+	buf_free(&key);
+	return rc;
+}
+
+int
+store_checkpoint(struct store *s)
+{
+	int	 ret;
+
+	if (s == NULL)
+		return STORE_FAIL;
+	if ((ret = s->env->txn_checkpoint(s->env, CKP_KBYTE, CKP_MIN, 0)) != 0)
+		return map(s, "environment", "checkpoint", ret);
+	/* Normally done by DB_LOG_AUTO_REMOVE; also when that was off. */
+	if ((ret = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0)
+		return map(s, "environment", "log_archive", ret);
+	return STORE_OK;
+}
+
+int
+store_verify(const char *dir, FILE *out)
+{
+	struct store	*s;
+	struct stat	 st;
+	struct buf	 full = { 0 };
+	char		 file[32];
+	DB		*db;
+	int		 i, ret, rc;
+
+	if (stat(dir, &st) == -1) {
+		fprintf(out, "%s: %s\n", dir, strerror(errno));
+		return STORE_FAIL;
+	}
+	/* Opening runs recovery if a process died. */
+	if ((rc = store_open(&s, dir, STORE_RDONLY)) != STORE_OK) {
+		fprintf(out, "%s: cannot open the store\n", dir);
+		return rc;
+	}
+	/* The verifier reads the files: flush the cache to them first. */
+	if ((ret = s->env->txn_checkpoint(s->env, 0, 0, DB_FORCE)) != 0) {
+		fprintf(out, "checkpoint: %s\n", db_strerror(ret));
+		rc = STORE_FAIL;
+	}
+	s->report = out;
+	for (i = 0; i < STORE_NDB; i++) {
+		snprintf(file, sizeof(file), "%s.db", names[i]);
+		if (!path(&full, dir, file)) {
+			fprintf(out, "out of memory\n");
+			rc = STORE_FAIL;
+			break;
+		}
+		if (stat(buf_str(&full), &st) == -1 && errno == ENOENT)
+			continue;
+		if ((ret = db_create(&db, s->env, 0)) == 0)
+			/* verify frees db whatever it returns */
+			ret = db->verify(db, file, NULL, NULL, 0);
+		if (ret != 0) {
+			fprintf(out, "%s: %s\n", file, ret == DB_VERIFY_BAD ?
+			    "damaged" : db_strerror(ret));
+			rc = STORE_FAIL;
+		}
+	}
+	s->report = NULL;
+	buf_free(&full);
+	store_close(s);
+	return rc;
+}

@@ -1,0 +1,856 @@
+#!/usr/bin/env bash
+# service.sh: build, run and test Sosyabot for X on this machine.
+#
+#   ./service.sh start            install what is missing, build, start
+#   ./service.sh stop | status | restart [api] | ctl ARGS... | test | bench
+#
+# Everything an instance writes lives in one directory ($SOSYABOT_VAR,
+# default var/ in the project): the data files at its top, the rendered
+# server config and pid files in run/, the server's logs in log/. Several
+# instances can run at once with different SOSYABOT_VAR and PORT.
+# See doc/install.md for the details.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+PROG=${0##*/}
+
+# The programs the route map knows; a missing one is simply not routed.
+CGI_NAMES=(login admin channels callback cookie publish)
+BUILD_PKGS=(autoconf automake libtool pkg-config gcc make libdb5.3-dev
+            libjansson-dev libcurl4-openssl-dev libssl-dev check)
+# apache2-bin, not apache2: the rendered config needs only the binary and
+# its modules, and apache2 would also install and start a system site on
+# port 80 that nobody asked for.
+APACHE_PKGS=(apache2-bin)
+LIGHTTPD_PKGS=(lighttpd)
+TOOL_PKGS=(curl python3)
+TEST_PKGS=(valgrind)
+# What the CGIs get besides the ones with a SOSYABOT_ or X_ prefix.
+PASS_NAMES=(BASE_URL SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID
+            TWITTER_CLIENT_SECRET X_API_BASE_URL X_AUTHORIZE_URL X_WEB_BASE_URL
+            SOSYABOT_CA_BUNDLE)
+# service.sh's own settings: never passed to the programs.
+OWN_NAMES=(SOSYABOT_VAR SOSYABOT_USER SOSYABOT_ENV_FILE SOSYABOT_ADMIN_PASSWORD)
+APACHE_MODDIR=/usr/lib/apache2/modules
+
+usage() {
+    cat <<EOF
+Usage: ./$PROG COMMAND
+
+Commands:
+  start          install missing packages (as root), build when needed,
+                 create the data directory and the first admin, render the
+                 server config and start the server. Does nothing if the
+                 instance is already running.
+  stop           stop the server of this instance
+  restart [api]  stop, then start (re-reads .env)
+  status         say whether the instance runs, with its URL, pid and server
+  ctl ARGS...    run tools/sosyabotctl as the service user, with the
+                 instance's data directory and environment
+  test           build and run every test (unit, CGI, HTTP on Apache and
+                 lighttpd, browser); exits non-zero on any failure
+  bench          the benchmark (not available yet)
+
+Environment (also read from .env in the project root, or SOSYABOT_ENV_FILE;
+the real environment wins over .env):
+  SERVER=apache|lighttpd   web server (default apache)
+  HOST, PORT               listen address (default 127.0.0.1:8080)
+  BASE_URL                 public URL (default http://HOST:PORT); its path,
+                           if any, prefixes every route
+  SOSYABOT_VAR             instance directory (default <project>/var)
+  SOSYABOT_USER            user the server and tools run as when started by
+                           root (default www-data)
+  SOSYABOT_ADMIN_PASSWORD  password of the first admin instead of a random one
+  TWITTER_CLIENT_ID, TWITTER_CLIENT_SECRET, X_*, SOSYABOT_*   passed to the
+                           programs (see doc/env.md)
+EOF
+}
+
+say()  { printf '%s\n' "$*"; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+die()  { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
+is_root() { [[ $(id -u) == 0 ]]; }
+
+# --- .env ---------------------------------------------------------------------
+
+# KEY=VALUE lines; '#' comments; optional "export "; values may be quoted
+# with '' or "" (taken literally, no escapes). Nothing is evaluated by the
+# shell. Only names the product uses are accepted, so a stray PATH= or
+# LD_PRELOAD= in .env cannot change how this script or the server runs.
+# A variable already in the environment keeps its value.
+env_name_allowed() {
+    case $1 in
+        SOSYABOT_* | X_* | TWITTER_* | BASE_URL | HOST | PORT | SERVER) return 0 ;;
+    esac
+    return 1
+}
+
+trim() {
+    local s=$1
+    s=${s#"${s%%[![:space:]]*}"}
+    s=${s%"${s##*[![:space:]]}"}
+    printf '%s' "$s"
+}
+
+load_env_file() {
+    local file=$1 line key val n=0
+    [[ -e $file ]] || return 0
+    [[ -r $file ]] || die "cannot read $file"
+    while IFS= read -r line || [[ -n $line ]]; do
+        n=$((n + 1))
+        line=$(trim "${line%$'\r'}")
+        [[ -z $line || $line == \#* ]] && continue
+        if [[ $line =~ ^export[[:space:]]+(.*)$ ]]; then line=${BASH_REMATCH[1]}; fi
+        if [[ ! $line =~ ^([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=(.*)$ ]]; then
+            warn "$file:$n: not KEY=VALUE, ignored"
+            continue
+        fi
+        key=${BASH_REMATCH[1]}
+        val=$(trim "${BASH_REMATCH[2]}")
+        if [[ $val =~ ^\"([^\"]*)\"([[:space:]]+#.*)?$ || $val =~ ^\'([^\']*)\'([[:space:]]+#.*)?$ ]]; then
+            val=${BASH_REMATCH[1]}
+        else
+            # Unquoted: " #" starts a comment (quote a value that needs it).
+            val=$(trim "${val%%[[:space:]]#*}")
+        fi
+        if ! env_name_allowed "$key"; then
+            warn "$file:$n: $key is not a Sosyabot setting, ignored"
+            continue
+        fi
+        if [[ -z ${!key+set} ]]; then
+            export "$key=$val"
+        fi
+    done <"$file"
+}
+
+# --- settings -----------------------------------------------------------------
+
+# Everything derived from the environment, in one place.
+setup() {
+    SERVER=${SERVER:-apache}
+    case $SERVER in apache | lighttpd) ;; *) die "SERVER must be apache or lighttpd, not '$SERVER'" ;; esac
+    HOST=${HOST:-127.0.0.1}
+    PORT=${PORT:-8080}
+    [[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "PORT must be a port number, not '$PORT'"
+    [[ $HOST =~ ^[A-Za-z0-9.:_-]+$ ]] || die "HOST must be an address or host name, not '$HOST'"
+
+    VAR=${SOSYABOT_VAR:-$ROOT/var}
+    [[ $VAR == /* ]] || VAR=$PWD/$VAR
+    VAR=${VAR%/}
+    RUN=$VAR/run
+    LOG=$VAR/log
+
+
+    # Where to reach the server from this machine, and how it listens.
+    local h=$HOST
+    case $h in 0.0.0.0) h=127.0.0.1 ;; ::) h=::1 ;; esac
+    if [[ $HOST == *:* ]]; then LISTEN="[$HOST]:$PORT"; else LISTEN="$HOST:$PORT"; fi
+    if [[ $h == *:* ]]; then LOCAL_HOST="[$h]"; else LOCAL_HOST=$h; fi
+
+    BASE_URL=${BASE_URL:-http://$LOCAL_HOST:$PORT}
+    BASE_URL=${BASE_URL%/}
+    [[ $BASE_URL =~ ^https?://[^/?#]+(/[^?#]*)?$ ]] || die "BASE_URL must look like http(s)://host[:port][/path], not '$BASE_URL'"
+    PREFIX=${BASH_REMATCH[1]}
+    # The prefix goes into regular expressions and config strings.
+    [[ -z $PREFIX || $PREFIX =~ ^(/[A-Za-z0-9._~-]+)+$ ]] ||
+        die "the path of BASE_URL may only hold letters, digits and . _ ~ - between slashes: '$PREFIX'"
+    PREFIX_RE=${PREFIX//./\\.}
+    export BASE_URL
+
+    SVC_USER=$(id -un)
+    SVC_GROUP=$(id -gn)
+    PRIVSEP=0
+    if is_root; then
+        SVC_USER=${SOSYABOT_USER:-www-data}
+        [[ $SVC_USER != root ]] || die "SOSYABOT_USER=root: the server must not run its programs as root"
+        id "$SVC_USER" >/dev/null 2>&1 || die "user $SVC_USER does not exist (set SOSYABOT_USER)"
+        SVC_GROUP=$(id -gn "$SVC_USER")
+        PRIVSEP=1
+    fi
+}
+
+# --- packages -----------------------------------------------------------------
+
+pkg_installed() {
+    [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+# Installs the named Debian packages that are missing, when we are root and
+# apt is there; otherwise only says what is missing.
+ensure_packages() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    local p missing=()
+    for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+    ((${#missing[@]})) || return 0
+    if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
+        warn "missing packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+        return 0
+    fi
+    say "Installing missing packages: ${missing[*]}"
+    # Packages such as lighttpd start a system-wide daemon from their
+    # postinst; this instance runs its own, so keep them from starting one
+    # (the standard policy-rc.d mechanism, only if none is in place).
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+    fi
+    local rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null || rc=$?
+    ((made_policy)) && rm -f "$policy"
+    ((rc == 0)) || die "apt-get install ${missing[*]} failed"
+}
+
+server_packages() {
+    case $SERVER in
+        apache) printf '%s\n' "${APACHE_PKGS[@]}" ;;
+        lighttpd) printf '%s\n' "${LIGHTTPD_PKGS[@]}" ;;
+    esac
+}
+
+# --- build --------------------------------------------------------------------
+
+newer_than() { # newer_than FILE REF...: FILE exists and is newer than a REF
+    local f=$1 r
+    shift
+    for r in "$@"; do [[ -e $r && $r -nt $f ]] && return 0; done
+    return 1
+}
+
+# autoreconf when configure is missing or older than its inputs, configure
+# when there is no Makefile, then make (a no-op when everything is current).
+# A lock on configure.ac keeps instances started at the same time from
+# building the same tree twice at once.
+build() {
+    (
+        cd "$ROOT"
+        # Each step checks its own result: build may run where set -e is off.
+        exec 9<configure.ac || die "configure.ac not found in $ROOT"
+        flock 9 || die "could not lock configure.ac"
+        if [[ ! -x configure ]] || newer_than configure configure.ac Makefile.am; then
+            say "Running autoreconf -fi"
+            autoreconf -fi || die "autoreconf -fi failed"
+            # An existing build is re-configured with its own options here,
+            # quietly, rather than by make's verbose rerun of configure.
+            if [[ -x config.status ]]; then
+                { ./config.status --recheck && ./config.status; } >/dev/null ||
+                    die "re-running configure failed (see config.log)"
+            fi
+        fi
+        if [[ ! -f Makefile ]]; then
+            say "Running ./configure"
+            ./configure -q || die "./configure failed (see config.log)"
+        fi
+        make -s -j2 || die "the build failed (make)"
+    )
+}
+
+built_cgis() {
+    local n
+    for n in "${CGI_NAMES[@]}"; do
+        [[ -x $ROOT/cgi-bin/$n.cgi ]] && printf '%s\n' "$n"
+    done
+    return 0
+}
+
+# --- permissions --------------------------------------------------------------
+
+# Runs "test FLAG PATH" as the service user.
+svc_can() { runuser -u "$SVC_USER" -- test "$1" "$2" 2>/dev/null; }
+
+# Gives the service user PERM (x for directories on the way, rx for what it
+# must run or read) on PATH, saying what was changed.
+grant() {
+    local perm=$1 path=$2
+    if command -v setfacl >/dev/null 2>&1; then
+        setfacl -m "u:$SVC_USER:$perm" "$path"
+        say "Granted $SVC_USER '$perm' on $path (setfacl -m u:$SVC_USER:$perm)"
+    else
+        chmod "o+$perm" "$path"
+        say "Granted others '$perm' on $path (chmod o+$perm) so that $SVC_USER can reach it"
+    fi
+}
+
+# The server and the tools run as the service user, so it must be able to
+# reach the programs and static files even when the project sits in a
+# private directory (/root, a mktemp -d dir). Only missing search or read
+# bits are added, on exactly the directories and files that need them.
+ensure_access() {
+    ((PRIVSEP)) || return 0
+    local d p part parts
+    for d in "$ROOT" "$(dirname "$VAR")"; do
+        IFS=/ read -r -a parts <<<"${d#/}"
+        p=
+        for part in "${parts[@]}"; do
+            [[ -n $part ]] || continue
+            p=$p/$part
+            svc_can -x "$p" || grant x "$p"
+        done
+    done
+    local needs=("$ROOT/cgi-bin" "$ROOT/tools" "$ROOT/htdocs" "$ROOT/htdocs/static")
+    for p in "${needs[@]}"; do
+        [[ -d $p ]] || continue
+        if ! svc_can -x "$p" || ! svc_can -r "$p"; then grant rx "$p"; fi
+    done
+    for p in "$ROOT"/cgi-bin/*.cgi "$ROOT/tools/sosyabotctl"; do
+        [[ -f $p ]] || continue
+        svc_can -x "$p" || grant rx "$p"
+    done
+    # Static files: ask as the user what it cannot read, grant, repeat (a
+    # directory opened up may reveal more below it).
+    [[ -d $ROOT/htdocs/static ]] || return 0
+    local blocked
+    local _round
+    for _round in 1 2 3 4 5 6 7 8; do
+        blocked=$(runuser -u "$SVC_USER" -- find "$ROOT/htdocs/static" \( -type d \( ! -readable -o ! -executable \) -prune -print \) -o \( -type f ! -readable -print \) 2>/dev/null || true)
+        [[ -n $blocked ]] || break
+        while IFS= read -r p; do
+            if [[ -d $p ]]; then grant rx "$p"; else grant r "$p"; fi
+        done <<<"$blocked"
+    done
+}
+
+# --- instance directories -----------------------------------------------------
+
+# The data directory belongs to the service user: Berkeley DB region files
+# take the owner of whoever creates them, and every program opens them.
+# run/ and log/ stay root's when root starts the server: root reads the
+# config from run/ and Apache opens its logs as root, so the service user
+# must not be able to swap what is there. They are re-checked every start.
+prepare_dirs() {
+    local fresh=0
+    [[ -d $VAR ]] || fresh=1
+    mkdir -p "$VAR"
+    VAR=$(cd "$VAR" && pwd -P)
+    RUN=$VAR/run
+    LOG=$VAR/log
+    if ((PRIVSEP)); then
+        chown "$SVC_USER:$SVC_GROUP" "$VAR"
+        ((fresh)) && chmod 0750 "$VAR"
+        local d
+        for d in "$RUN" "$LOG"; do
+            if [[ -L $d ]] || { [[ -e $d ]] && [[ $(stat -c %u "$d") != 0 ]]; }; then
+                warn "$d was not root's own directory; recreating it"
+                rm -rf "$d"
+            fi
+            mkdir -p "$d"
+            chown root:root "$d"
+            chmod 0755 "$d"
+        done
+        rm -rf "$RUN/tmp"
+        mkdir -m 0700 "$RUN/tmp"
+        chown "$SVC_USER:$SVC_GROUP" "$RUN/tmp"
+        local f
+        for f in "$LOG/error.log" "$LOG/access.log"; do
+            [[ -L $f ]] && rm -f "$f"
+            touch "$f"
+            # lighttpd opens its logs after dropping to the service user.
+            if [[ $SERVER == lighttpd ]]; then chown "$SVC_USER:$SVC_GROUP" "$f"; else chown root:root "$f"; fi
+            chmod 0640 "$f"
+        done
+    else
+        mkdir -p "$RUN" "$LOG"
+        mkdir -p "$RUN/tmp" && chmod 0700 "$RUN/tmp"
+    fi
+    # Explicit modes: the server's user reads these whatever our umask is.
+    mkdir -p "$RUN/docroot"
+    chmod 0755 "$RUN/docroot"
+    # lighttpd serves the errors it makes itself through this page (see
+    # lighttpd.conf.in); the status line carries the code.
+    cat >"$RUN/docroot/sosyabot-error.html" <<'EOF'
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Request not served</title></head>
+<body><h1>Request not served</h1>
+<p>The server did not serve this request: the page does not exist, or the request was refused (for example a body over 1 MiB).</p></body></html>
+EOF
+    chmod 0644 "$RUN/docroot/sosyabot-error.html"
+}
+
+# --- the programs' environment ------------------------------------------------
+
+# Names of the variables the programs get: the fixed list plus every
+# SOSYABOT_* and X_* variable, each only when it is set.
+pass_names() {
+    local n names=("${PASS_NAMES[@]}")
+    while IFS= read -r n; do names+=("$n"); done < <(compgen -e | grep -E '^(SOSYABOT|X)_' || true)
+    local seen=" " own=" ${OWN_NAMES[*]} "
+    for n in "${names[@]}"; do
+        [[ $seen == *" $n "* || $own == *" $n "* ]] && continue
+        seen+="$n "
+        [[ -n ${!n+set} ]] && printf '%s\n' "$n"
+    done
+    return 0
+}
+
+export_program_env() {
+    export SOSYABOT_DATA_DIR=$VAR
+    export BASE_URL
+}
+
+# The whole environment of the server and of the tools: a plain PATH and
+# the programs' variables, nothing else from the shell that started us.
+program_env() {
+    export_program_env
+    PROGRAM_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
+    local n
+    while IFS= read -r n; do PROGRAM_ENV+=("$n=${!n}"); done < <(pass_names)
+}
+
+# Runs tools/sosyabotctl as the service user with the programs' environment,
+# from a directory that user can enter.
+run_ctl() {
+    local tool=$ROOT/tools/sosyabotctl
+    [[ -x $tool ]] || die "tools/sosyabotctl is not built"
+    program_env
+    if ((PRIVSEP)); then
+        (cd "$VAR" && exec runuser -u "$SVC_USER" -- env -i "${PROGRAM_ENV[@]}" "$tool" "$@")
+    else
+        (cd "$VAR" && exec env -i "${PROGRAM_ENV[@]}" HOME="${HOME:-/}" "$tool" "$@")
+    fi
+}
+
+# --- the server ---------------------------------------------------------------
+
+pid_file() {
+    case $1 in apache) echo "$RUN/httpd.pid" ;; lighttpd) echo "$RUN/lighttpd.pid" ;; esac
+}
+
+# A pid that is alive (zombies do not count: in a container nobody may reap
+# them) and is the web server.
+alive() {
+    local pid=$1 state
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [[ -r /proc/$pid/stat ]] || return 1
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ $state != Z && $state != X ]] || return 1
+    grep -qaE 'apache2|httpd|lighttpd' "/proc/$pid/cmdline" 2>/dev/null
+}
+
+# Sets RUNNING_SERVER and RUNNING_PID when this instance runs.
+find_running() {
+    RUNNING_SERVER="" RUNNING_PID=""
+    local s pid
+    for s in apache lighttpd; do
+        [[ -f $(pid_file "$s") ]] || continue
+        pid=$(head -n1 "$(pid_file "$s")" 2>/dev/null || true)
+        if alive "$pid"; then
+            RUNNING_SERVER=$s RUNNING_PID=$pid
+            return 0
+        fi
+    done
+    return 1
+}
+
+instance_info() { # instance_info KEY: what the running instance was started with
+    [[ -f $RUN/instance ]] && sed -n "s/^$1=//p" "$RUN/instance" | head -n1
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# Renders apache/NAME.in into run/: @KEY@ placeholders, route lines of
+# programs that are not built dropped, @ROOT_ONLY@ lines kept only under root.
+render() {
+    local template=$1 out=$2
+    local present
+    present=" $(built_cgis | tr '\n' ' ') "
+    # lighttpd gives its CGIs no PATH of its own (Apache does): pass ours.
+    local passenv=() lighttpd_env='"PATH" => env.PATH' n
+    while IFS= read -r n; do
+        passenv+=("$n")
+        lighttpd_env+="${lighttpd_env:+, }\"$n\" => env.$n"
+    done < <(pass_names)
+    local bind=$HOST
+    [[ $HOST == *:* ]] && bind="[$HOST]"
+    local server_name=${BASE_URL#*://}
+    server_name=${server_name%%/*}
+    [[ $server_name =~ ^(.*):[0-9]+$ ]] && server_name=${BASH_REMATCH[1]}
+    # Apache refuses some forms (an IPv6 literal); the name only matters
+    # for the start-up warning it silences.
+    [[ $server_name =~ ^[A-Za-z0-9.-]+$ ]] || server_name=localhost
+
+    R_RUNDIR=$RUN R_LOGDIR=$LOG R_CGIDIR=$ROOT/cgi-bin R_STATICDIR=$ROOT/htdocs/static \
+    R_MODDIR=$APACHE_MODDIR R_LISTEN=$LISTEN R_PORT=$PORT R_BIND=$bind \
+    R_SERVER_NAME=$server_name R_PREFIX=$PREFIX R_PREFIX_RE=$PREFIX_RE \
+    R_SVC_USER=$SVC_USER R_SVC_GROUP=$SVC_GROUP R_PASSENV="${passenv[*]}" \
+    R_LIGHTTPD_ENV=$lighttpd_env R_PRIVSEP=$PRIVSEP R_PRESENT=$present \
+    awk '
+        function subst(s,   out, i, key) {
+            out = ""
+            while ((i = index(s, "@")) > 0) {
+                out = out substr(s, 1, i - 1); s = substr(s, i + 1)
+                if (match(s, /^[A-Z_]+@/) && (("R_" substr(s, 1, RLENGTH - 1)) in ENVIRON)) {
+                    key = substr(s, 1, RLENGTH - 1)
+                    out = out ENVIRON["R_" key]; s = substr(s, RLENGTH + 1)
+                } else out = out "@"
+            }
+            return out s
+        }
+        {
+            line = $0
+            if (substr(line, 1, 11) == "@ROOT_ONLY@") {
+                if (ENVIRON["R_PRIVSEP"] != "1") next
+                line = substr(line, 12)
+            }
+            if (match(line, /@CGIDIR@\/[a-z]+\.cgi/)) {
+                name = substr(line, RSTART + 9, RLENGTH - 13)
+                if (index(ENVIRON["R_PRESENT"], " " name " ") == 0) next
+            }
+            print subst(line)
+        }
+    ' "$template" >"$out.tmp"
+    mv -f "$out.tmp" "$out"
+    chmod 0644 "$out"
+}
+
+# Paths go into quoted config strings: refuse the few characters that
+# would break them rather than escape them.
+check_paths() {
+    local p
+    for p in "$ROOT" "$VAR"; do
+        [[ $p != *[\"\\\$@]* && $p != *$'\n'* ]] ||
+            die "the path '$p' holds a character the server configs cannot take (\" \\ \$ @)"
+    done
+}
+
+server_log_tail() {
+    local f
+    for f in "$LOG"/*.log; do
+        [[ -s $f ]] || continue
+        say "--- last lines of $f:"
+        tail -n 20 "$f"
+    done >&2
+}
+
+# Waits until the server answers HTTP on its port (any status will do).
+wait_ready() {
+    local pid_f=$1 i code pid
+    for ((i = 0; i < 100; i++)); do
+        pid=$(head -n1 "$pid_f" 2>/dev/null || true)
+        if [[ -n $pid ]] && alive "$pid"; then
+            if command -v curl >/dev/null 2>&1; then
+                code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$LOCAL_HOST:$PORT$PREFIX/" || true)
+                [[ $code != 000 && -n $code ]] && return 0
+            elif port_open "${LOCAL_HOST//[\[\]]/}" "$PORT"; then
+                return 0
+            fi
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+start_server() {
+    local conf pid_f
+    pid_f=$(pid_file "$SERVER")
+    # Leftovers of a server that died without cleaning up.
+    rm -f "$pid_f" "$RUN"/cgid.sock*
+    case $SERVER in
+        apache)
+            local bin
+            bin=$(command -v apache2 || echo /usr/sbin/apache2)
+            [[ -x $bin ]] || die "apache2 is not installed (apt-get install ${APACHE_PKGS[*]})"
+            [[ -f $APACHE_MODDIR/mod_cgid.so ]] || die "Apache modules not found in $APACHE_MODDIR"
+            conf=$RUN/httpd.conf
+            render "$ROOT/apache/httpd.conf.in" "$conf"
+            program_env
+            env -i "${PROGRAM_ENV[@]}" "$bin" -t -f "$conf" >/dev/null 2>"$RUN/configtest.out" || {
+                cat "$RUN/configtest.out" >&2
+                die "the rendered Apache config $conf does not pass apache2 -t"
+            }
+            env -i "${PROGRAM_ENV[@]}" "$bin" -f "$conf" -k start || { server_log_tail; die "Apache did not start"; }
+            ;;
+        lighttpd)
+            local bin
+            bin=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+            [[ -x $bin ]] || die "lighttpd is not installed (apt-get install ${LIGHTTPD_PKGS[*]})"
+            conf=$RUN/lighttpd.conf
+            render "$ROOT/apache/lighttpd.conf.in" "$conf"
+            program_env
+            env -i "${PROGRAM_ENV[@]}" "$bin" -tt -f "$conf" >/dev/null 2>"$RUN/configtest.out" || {
+                cat "$RUN/configtest.out" >&2
+                die "the rendered lighttpd config $conf does not pass lighttpd -tt"
+            }
+            env -i "${PROGRAM_ENV[@]}" "$bin" -f "$conf" || { server_log_tail; die "lighttpd did not start"; }
+            ;;
+    esac
+    rm -f "$RUN/configtest.out"
+    if ! wait_ready "$pid_f"; then
+        server_log_tail
+        die "$SERVER started but does not answer on $LISTEN"
+    fi
+    printf 'server=%s\nurl=%s\nlisten=%s\nuser=%s\n' "$SERVER" "$BASE_URL" "$LISTEN" "$SVC_USER" >"$RUN/instance"
+}
+
+# --- commands -----------------------------------------------------------------
+
+random_password() {
+    local pw=
+    while ((${#pw} < 20)); do
+        pw+=$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9')
+    done
+    printf '%s' "${pw:0:20}"
+}
+
+# The first admin, once per instance (the marker survives deleting the
+# password file, which is what a careful admin does after signing in).
+create_first_admin() {
+    FIRST_ADMIN_PASSWORD=
+    [[ -e $VAR/.admin-created ]] && return 0
+    local pw=${SOSYABOT_ADMIN_PASSWORD:-}
+    [[ -n $pw ]] || pw=$(random_password)
+    printf '%s\n' "$pw" | run_ctl user add admin --workspace default --admin >/dev/null ||
+        die "could not create the first admin (tools/sosyabotctl user add admin)"
+    (umask 077 && printf '%s\n' "$pw" >"$VAR/initial-admin-password")
+    chmod 0600 "$VAR/initial-admin-password"
+    : >"$VAR/.admin-created"
+    FIRST_ADMIN_PASSWORD=$pw
+}
+
+cmd_start() {
+    if find_running; then
+        say "Sosyabot is already running at $(instance_info url)/ ($RUNNING_SERVER, pid $RUNNING_PID)"
+        return 0
+    fi
+    check_paths
+    if is_root; then
+        local pkgs
+        mapfile -t pkgs < <(printf '%s\n' "${BUILD_PKGS[@]}" "${TOOL_PKGS[@]}"; server_packages)
+        ensure_packages "${pkgs[@]}"
+    fi
+    if port_open "${LOCAL_HOST//[\[\]]/}" "$PORT"; then
+        die "something else already listens on $LISTEN (choose another PORT)"
+    fi
+    build
+    prepare_dirs
+    ensure_access
+    export_program_env
+    run_ctl init >/dev/null || die "tools/sosyabotctl init failed"
+    create_first_admin
+    start_server
+    find_running || true
+    say "Sosyabot is running at $BASE_URL/ ($SERVER, pid ${RUNNING_PID:-?}, data in $VAR)"
+    if [[ -n $FIRST_ADMIN_PASSWORD ]]; then
+        say "First admin account:"
+        say "  user:     admin"
+        say "  password: $FIRST_ADMIN_PASSWORD"
+        say "  (kept in $VAR/initial-admin-password; sign in at $BASE_URL/login)"
+    fi
+}
+
+cmd_stop() {
+    if ! find_running; then
+        say "Sosyabot is not running (instance $VAR)"
+        rm -f "$RUN/httpd.pid" "$RUN/lighttpd.pid"
+        return 0
+    fi
+    local pid=$RUNNING_PID server=$RUNNING_SERVER i
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        warn "$server (pid $pid) did not stop in 15 s; killing it"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        sleep 0.5
+    fi
+    # The workers and the CGI daemon leave with their parent; wait until the
+    # port is really free so that a start right after this one succeeds.
+    local listen host port
+    listen=$(instance_info listen)
+    port=${listen##*:}
+    host=${listen%:*}
+    host=${host//[\[\]]/}
+    case $host in 0.0.0.0) host=127.0.0.1 ;; ::) host=::1 ;; esac
+    for ((i = 0; i < 100; i++)); do
+        [[ -n $port ]] && port_open "$host" "$port" || break
+        sleep 0.1
+    done
+    rm -f "$(pid_file "$server")"
+    say "Stopped $server (pid $pid)"
+}
+
+cmd_status() {
+    if find_running; then
+        say "Sosyabot is running at $(instance_info url)/ ($RUNNING_SERVER, pid $RUNNING_PID, data in $VAR)"
+        return 0
+    fi
+    say "Sosyabot is not running (instance $VAR)"
+    return 3
+}
+
+cmd_ctl() {
+    [[ -d $VAR ]] || die "no instance in $VAR yet (run ./$PROG start first)"
+    VAR=$(cd "$VAR" && pwd -P)
+    RUN=$VAR/run LOG=$VAR/log
+    if ((PRIVSEP)); then ensure_access >/dev/null; fi
+    run_ctl "$@"
+}
+
+cmd_bench() {
+    say "bench: not available yet"
+    return 1
+}
+
+# --- tests --------------------------------------------------------------------
+
+TOTAL_PASS=0 TOTAL_FAIL=0
+RESULTS=()
+
+# Reads a runner's counts from its output: the plain "N passed, N failed"
+# line, automake's summary, or Python unittest's; otherwise the runner
+# itself counts as one test.
+count_results() {
+    local out=$1 rc=$2 p="" f=""
+    local line
+    # automake first: a failing make check also prints its tests' own lines.
+    if grep -qE '^# TOTAL: *[0-9]+' "$out"; then
+        local pass xfail fail xpass err
+        pass=$(sed -nE 's/^# PASS: *([0-9]+).*/\1/p' "$out" | tail -n1)
+        xfail=$(sed -nE 's/^# XFAIL: *([0-9]+).*/\1/p' "$out" | tail -n1)
+        fail=$(sed -nE 's/^# FAIL: *([0-9]+).*/\1/p' "$out" | tail -n1)
+        xpass=$(sed -nE 's/^# XPASS: *([0-9]+).*/\1/p' "$out" | tail -n1)
+        err=$(sed -nE 's/^# ERROR: *([0-9]+).*/\1/p' "$out" | tail -n1)
+        p=$((${pass:-0} + ${xfail:-0})) f=$((${fail:-0} + ${xpass:-0} + ${err:-0}))
+    elif line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$out" | tail -n1) && [[ -n $line ]]; then
+        [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]
+        p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+    elif grep -qE '^Ran [0-9]+ tests? in' "$out"; then
+        local ran bad
+        ran=$(sed -nE 's/^Ran ([0-9]+) tests? in.*/\1/p' "$out" | tail -n1)
+        f=0
+        for bad in $(grep -E '^FAILED \(' "$out" | tail -n1 | grep -oE '(failures|errors)=[0-9]+' | cut -d= -f2 || true); do
+            f=$((f + bad))
+        done
+        p=$((ran - f))
+    else
+        if ((rc == 0)); then p=1 f=0; else p=0 f=1; fi
+    fi
+    # A runner that failed without saying so still counts as a failure.
+    ((rc != 0 && f == 0)) && f=1
+    COUNT_PASS=$p COUNT_FAIL=$f
+}
+
+# Runs one test runner with its own TMPDIR, so that the instances it starts
+# can be found afterwards: their logs are printed when it failed, and any
+# instance it left running is stopped.
+run_runner() {
+    local name=$1
+    shift
+    local tmp out rc
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/sosyabot-test.XXXXXX")
+    chmod 0711 "$tmp"
+    out=$tmp/runner.out
+    say ""
+    say "=== $name"
+    set +e
+    TMPDIR=$tmp timeout --kill-after=30 1800 "$@" </dev/null 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    ((rc == 124)) && say "$name: timed out after 30 minutes"
+    count_results "$out" "$rc"
+    local inst d
+    while IFS= read -r inst; do
+        d=${inst%/run/*}
+        [[ -n $(SOSYABOT_VAR=$d "$ROOT/service.sh" status 2>/dev/null | grep 'is running' || true) ]] || continue
+        say "$name: stopping the instance it left running in $d"
+        SOSYABOT_VAR=$d "$ROOT/service.sh" stop >/dev/null 2>&1 || true
+    done < <(find "$tmp" -path '*/run/instance' 2>/dev/null)
+    if ((COUNT_FAIL > 0)); then
+        local log
+        while IFS= read -r log; do
+            [[ -s $log ]] || continue
+            say "--- $name: last lines of $log"
+            tail -n 40 "$log"
+        done < <(find "$tmp" -path '*/log/*.log' 2>/dev/null | sort)
+    fi
+    rm -rf "$tmp"
+    TOTAL_PASS=$((TOTAL_PASS + COUNT_PASS))
+    TOTAL_FAIL=$((TOTAL_FAIL + COUNT_FAIL))
+    local verdict=ok
+    ((COUNT_FAIL == 0)) || verdict=FAILED
+    RESULTS+=("$(printf '%-8s %-40s %s passed, %s failed' "$verdict" "$name" "$COUNT_PASS" "$COUNT_FAIL")")
+}
+
+cmd_test() {
+    if is_root; then
+        local pkgs
+        mapfile -t pkgs < <(printf '%s\n' "${BUILD_PKGS[@]}" "${TOOL_PKGS[@]}" "${TEST_PKGS[@]}" \
+            "${APACHE_PKGS[@]}" "${LIGHTTPD_PKGS[@]}")
+        # The browser tests need a browser and node, once they exist.
+        [[ -e $ROOT/tests/e2e/run.sh || -e $ROOT/tests/e2e/run ]] && pkgs+=(chromium nodejs npm)
+        ensure_packages "${pkgs[@]}"
+    fi
+    cd "$ROOT"
+    say "Building"
+    if ! build; then
+        say "0 passed, 1 failed"
+        return 1
+    fi
+    # Test instances get a clean slate: no settings of this shell or of the
+    # project's .env leak into them; runners set what they need.
+    local n
+    for n in $(compgen -e | grep -E '^(SOSYABOT|X|TWITTER)_' || true); do
+        [[ $n == SOSYABOT_USER ]] || unset "$n"
+    done
+    unset BASE_URL HOST PORT SERVER
+    export SOSYABOT_ENV_FILE=/dev/null
+
+    run_runner "make check" make -C "$ROOT" check VERBOSE=1
+
+    local py=python3 srv r
+    [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+    shopt -s nullglob
+    for srv in apache lighttpd; do
+        for r in "$ROOT"/tests/http/t-*.sh; do
+            run_runner "${r#"$ROOT"/} [$srv]" env SERVER="$srv" bash "$r"
+        done
+        # Python runners are t-*.py and test_*.py; other .py files there
+        # are helper modules (harness.py) and are not run.
+        for r in "$ROOT"/tests/http/t-*.py "$ROOT"/tests/http/test_*.py; do
+            run_runner "${r#"$ROOT"/} [$srv]" env SERVER="$srv" "$py" "$r"
+        done
+    done
+    if [[ -f $ROOT/tests/e2e/run.sh ]]; then
+        run_runner "tests/e2e/run.sh" bash "$ROOT/tests/e2e/run.sh"
+    elif [[ -x $ROOT/tests/e2e/run ]]; then
+        run_runner "tests/e2e/run" "$ROOT/tests/e2e/run"
+    fi
+    shopt -u nullglob
+
+    say ""
+    say "=== Summary"
+    printf '%s\n' "${RESULTS[@]}"
+    say "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+    ((TOTAL_FAIL == 0))
+}
+
+# --- main ---------------------------------------------------------------------
+
+main() {
+    local cmd=${1:-}
+    [[ $# -gt 0 ]] && shift
+    case $cmd in
+        -h | --help | help) usage; return 0 ;;
+        "") usage >&2; return 2 ;;
+    esac
+    # The test runners start their own instances with their own settings.
+    [[ $cmd == test ]] || load_env_file "${SOSYABOT_ENV_FILE:-$ROOT/.env}"
+    setup
+    case $cmd in
+        start) cmd_start ;;
+        stop) cmd_stop ;;
+        restart)
+            case ${1:-api} in api) ;; *) die "restart takes only 'api' (the whole service is restarted)" ;; esac
+            cmd_stop
+            cmd_start
+            ;;
+        status) cmd_status ;;
+        ctl) cmd_ctl "$@" ;;
+        test) cmd_test ;;
+        bench) cmd_bench ;;
+        *) usage >&2; die "unknown command '$cmd'" ;;
+    esac
+}
+
+main "$@"

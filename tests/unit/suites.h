@@ -1,0 +1,19 @@
+#ifndef SUITES_H
+#define SUITES_H
+#include <check.h>
+
+Suite	*suite_buf(void);
+Suite	*suite_cfg(void);
+Suite	*suite_valid(void);
+Suite	*suite_req(void);
+Suite	*suite_out(void);
+Suite	*suite_sha256(void);
+Suite	*suite_crypto(void);
+Suite	*suite_pw(void);
+Suite	*suite_store(void);
+Suite	*suite_user(void);
+Suite	*suite_sess(void);
+Suite	*suite_opt(void);
+Suite	*suite_xapi(void);
+
+#endif

@@ -1,0 +1,436 @@
+/*
+ * sosyabotctl: the command-line tool for an instance's data directory
+ * (SOSYABOT_DATA_DIR).  Run it as the web server's user: Berkeley DB's
+ * region files take the owner of whoever creates them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "crypto.h"
+#include "opt.h"
+#include "store.h"
+#include "user.h"
+
+struct cmd {
+	const char	*group;
+	const char	*name;		/* NULL: the group is the command */
+	const char	*usage;
+	int		 (*fn)(int, char **);
+};
+
+static struct cfg	 cfg;
+
+static int
+fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sosyabotctl: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static const char *
+rc_text(int rc)
+{
+	switch (rc) {
+	case STORE_NOTFOUND: return "not found";
+	case STORE_EXISTS: return "already exists";
+	case STORE_ABORT: return "invalid value";
+	case STORE_BUSY: return "the store is busy, try again";
+	default: return "the store is unavailable";
+	}
+}
+
+static struct store *
+open_store(int rdonly)
+{
+	struct store	*st;
+
+	if (store_open(&st, cfg.data_dir, rdonly ? STORE_RDONLY : 0) !=
+	    STORE_OK) {
+		fail("cannot open the store in %s", cfg.data_dir);
+		return NULL;
+	}
+	return st;
+}
+
+static struct crypto_key *
+load_key(void)
+{
+	struct crypto_key	*k;
+	char			 err[256];
+
+	if (crypto_key_load(cfg.key_file, &k, err, sizeof(err)) != 0) {
+		fail("%s", err);
+		return NULL;
+	}
+	return k;
+}
+
+/* One line from stdin, without its newline; NULL at EOF or when empty. */
+static char *
+read_line(void)
+{
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+
+	if ((n = getline(&line, &cap, stdin)) <= 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n == 0) {
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	struct store	*st;
+	struct stat	 sb;
+	char		 err[256];
+
+	(void)argv;
+	if (argc != 0)
+		return fail("%s", "usage: sosyabotctl init");
+	if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST)
+		return fail("cannot create %s", cfg.data_dir);
+	if (stat(cfg.key_file, &sb) != 0 &&
+	    crypto_key_create(cfg.key_file, err, sizeof(err)) != 0)
+		return fail("%s", err);
+	if ((st = open_store(0)) == NULL)
+		return 1;
+	store_close(st);
+	return 0;
+}
+
+static int
+cmd_user_add(int argc, char **argv)
+{
+	const char	*name = NULL, *ws = NULL;
+	enum user_role	 role = ROLE_MEMBER;
+	struct store	*st;
+	char		*pw;
+	int		 i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--admin") == 0)
+			role = ROLE_ADMIN;
+		else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
+			ws = argv[++i];
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else
+			return fail("unexpected argument: %s", argv[i]);
+	}
+	if (name == NULL || ws == NULL)
+		return fail("%s", "usage: sosyabotctl user add NAME "
+		    "--workspace W [--admin] < password");
+	if (!user_name_ok(name) || !workspace_name_ok(ws))
+		return fail("%s", "names are 1-64 of A-Z a-z 0-9 . _ - "
+		    "(not starting with a dot)");
+	if ((pw = read_line()) == NULL || !user_password_ok(pw)) {
+		free(pw);
+		return fail("%s", "give the password as one line on stdin "
+		    "(8 to 1024 characters, no control characters)");
+	}
+	if ((st = open_store(0)) == NULL) {
+		free(pw);
+		return 1;
+	}
+	rc = user_add(st, name, ws, role, pw);
+	free(pw);
+	store_close(st);
+	if (rc != STORE_OK)
+		return fail("user add: %s", rc_text(rc));
+	return 0;
+}
+
+static void
+print_user(const struct user *u, void *arg)
+{
+	(void)arg;
+	printf("%s\t%s\t%s\n", u->name, u->workspace,
+	    u->role == ROLE_ADMIN ? "admin" : "member");
+}
+
+static int
+cmd_user_list(int argc, char **argv)
+{
+	struct store	*st;
+	int		 rc;
+
+	(void)argv;
+	if (argc != 0)
+		return fail("%s", "usage: sosyabotctl user list");
+	if ((st = open_store(1)) == NULL)
+		return 1;
+	rc = user_each(st, print_user, NULL);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("user list: %s", rc_text(rc));
+}
+
+static int
+cmd_user_passwd(int argc, char **argv)
+{
+	struct store	*st;
+	char		*pw;
+	int		 rc;
+
+	if (argc != 1)
+		return fail("%s", "usage: sosyabotctl user passwd NAME "
+		    "< password");
+	if ((pw = read_line()) == NULL || !user_password_ok(pw)) {
+		free(pw);
+		return fail("%s", "give the password as one line on stdin "
+		    "(8 to 1024 characters)");
+	}
+	if ((st = open_store(0)) == NULL) {
+		free(pw);
+		return 1;
+	}
+	rc = user_passwd(st, argv[0], pw);
+	free(pw);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("user passwd: %s", rc_text(rc));
+}
+
+static int
+cmd_user_del(int argc, char **argv)
+{
+	struct store	*st;
+	int		 rc;
+
+	if (argc != 1)
+		return fail("%s", "usage: sosyabotctl user del NAME");
+	if ((st = open_store(0)) == NULL)
+		return 1;
+	rc = user_del(st, argv[0]);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("user del: %s", rc_text(rc));
+}
+
+static int
+cmd_ws_add(int argc, char **argv)
+{
+	struct store	*st;
+	int		 rc;
+
+	if (argc != 1)
+		return fail("%s", "usage: sosyabotctl workspace add NAME");
+	if ((st = open_store(0)) == NULL)
+		return 1;
+	rc = workspace_add(st, argv[0]);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("workspace add: %s", rc_text(rc));
+}
+
+static void
+print_ws(const char *name, void *arg)
+{
+	(void)arg;
+	printf("%s\n", name);
+}
+
+static int
+cmd_ws_list(int argc, char **argv)
+{
+	struct store	*st;
+	int		 rc;
+
+	(void)argv;
+	if (argc != 0)
+		return fail("%s", "usage: sosyabotctl workspace list");
+	if ((st = open_store(1)) == NULL)
+		return 1;
+	rc = workspace_each(st, print_ws, NULL);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("workspace list: %s", rc_text(rc));
+}
+
+static int
+cmd_opt_get(int argc, char **argv)
+{
+	struct store	*st;
+	char		*v;
+	int		 rc;
+
+	if (argc != 1)
+		return fail("%s", "usage: sosyabotctl options get KEY");
+	if (!opt_known(argv[0]))
+		return fail("unknown option: %s", argv[0]);
+	if ((st = open_store(1)) == NULL)
+		return 1;
+	rc = opt_get(st, NULL, argv[0], &v);
+	store_close(st);
+	if (rc == STORE_NOTFOUND)
+		return 1;
+	if (rc != STORE_OK)
+		return fail("options get: %s", rc_text(rc));
+	/* A secret is never printed, only that it is set. */
+	printf("%s\n", opt_secret(argv[0]) ? "set" : v);
+	free(v);
+	return 0;
+}
+
+static int
+cmd_opt_set(int argc, char **argv)
+{
+	struct store		*st;
+	struct crypto_key	*k = NULL;
+	char			*stdin_val = NULL;
+	const char		*val;
+	int			 rc;
+
+	if (argc != 2)
+		return fail("%s", "usage: sosyabotctl options set KEY VALUE|-");
+	if (!opt_known(argv[0]))
+		return fail("unknown option: %s", argv[0]);
+	/* "-": the value from stdin, so a secret stays out of ps(1). */
+	val = argv[1];
+	if (strcmp(val, "-") == 0 && (val = stdin_val = read_line()) == NULL)
+		return fail("%s", "no value on stdin");
+	if (opt_secret(argv[0]) && (k = load_key()) == NULL) {
+		free(stdin_val);
+		return 1;
+	}
+	if ((st = open_store(0)) == NULL) {
+		crypto_key_free(k);
+		free(stdin_val);
+		return 1;
+	}
+	rc = opt_set(st, k, argv[0], val);
+	store_close(st);
+	crypto_key_free(k);
+	free(stdin_val);
+	return rc == STORE_OK ? 0 : fail("options set: %s", rc_text(rc));
+}
+
+static int
+cmd_opt_unset(int argc, char **argv)
+{
+	struct store	*st;
+	int		 rc;
+
+	if (argc != 1)
+		return fail("%s", "usage: sosyabotctl options unset KEY");
+	if (!opt_known(argv[0]))
+		return fail("unknown option: %s", argv[0]);
+	if ((st = open_store(0)) == NULL)
+		return 1;
+	rc = opt_unset(st, argv[0]);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("options unset: %s", rc_text(rc));
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	struct store		*st;
+	struct crypto_key	*k;
+	int			 bad = 0;
+
+	(void)argv;
+	if (argc != 0)
+		return fail("%s", "usage: sosyabotctl verify");
+	if (store_verify(cfg.data_dir, stderr) != STORE_OK)
+		bad = fail("%s", "the databases did not verify");
+	if ((k = load_key()) == NULL)
+		return 1;
+	if ((st = open_store(1)) == NULL) {
+		crypto_key_free(k);
+		return 1;
+	}
+	if (opt_verify(st, k) != 0)
+		bad = fail("%s", "a sealed option does not open with the "
+		    "master key");
+	store_close(st);
+	crypto_key_free(k);
+	if (!bad)
+		printf("ok\n");
+	return bad;
+}
+
+static const struct cmd cmds[] = {
+	{ "init", NULL, "init", cmd_init },
+	{ "user", "add", "user add NAME --workspace W [--admin] < password",
+	    cmd_user_add },
+	{ "user", "list", "user list", cmd_user_list },
+	{ "user", "passwd", "user passwd NAME < password", cmd_user_passwd },
+	{ "user", "del", "user del NAME", cmd_user_del },
+	{ "workspace", "add", "workspace add NAME", cmd_ws_add },
+	{ "workspace", "list", "workspace list", cmd_ws_list },
+	{ "options", "get", "options get KEY", cmd_opt_get },
+	{ "options", "set", "options set KEY VALUE|- (- reads it from stdin)", cmd_opt_set },
+	{ "options", "unset", "options unset KEY", cmd_opt_unset },
+	{ "verify", NULL, "verify", cmd_verify },
+};
+
+#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+
+static int
+usage(FILE *f, const char *group)
+{
+	size_t	 i;
+
+	fprintf(f, "usage:\n");
+	for (i = 0; i < NCMDS; i++)
+		if (group == NULL || strcmp(group, cmds[i].group) == 0)
+			fprintf(f, "  sosyabotctl %s\n", cmds[i].usage);
+	fprintf(f, "The data directory is $SOSYABOT_DATA_DIR (default var); "
+	    "see man sosyabotctl.\n");
+	return f == stdout ? 0 : 2;
+}
+
+static int
+is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 ||
+	    strcmp(s, "help") == 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char	 err[256];
+	size_t	 i;
+	int	 rc, known_group = 0;
+
+	if (argc < 2 || is_help(argv[1]))
+		return usage(argc < 2 ? stderr : stdout, NULL);
+	if (cfg_load(&cfg, err, sizeof(err)) != 0)
+		return fail("%s", err);
+	umask(077);
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(argv[1], cmds[i].group) != 0)
+			continue;
+		known_group = 1;
+		if (cmds[i].name == NULL) {
+			if (argc > 2 && is_help(argv[2]))
+				return usage(stdout, cmds[i].group);
+			rc = cmds[i].fn(argc - 2, argv + 2);
+		} else if (argc > 2 && strcmp(argv[2], cmds[i].name) == 0) {
+			if (argc > 3 && is_help(argv[3]))
+				return usage(stdout, cmds[i].group);
+			rc = cmds[i].fn(argc - 3, argv + 3);
+		} else
+			continue;
+		cfg_free(&cfg);
+		return rc;
+	}
+	if (known_group && (argc == 2 || is_help(argv[2])))
+		return usage(argc == 2 ? stderr : stdout, argv[1]);
+	fprintf(stderr, "sosyabotctl: unknown command: %s\n", argv[1]);
+	cfg_free(&cfg);
+	return usage(stderr, NULL);
+}
