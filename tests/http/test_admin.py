@@ -147,7 +147,7 @@ def t_save_and_test():
     assert "X accepted these credentials" in r.text, r.text
     assert CANARY not in r.text
     # X saw the Basic header and a bad code, nothing else.
-    reqs = fake.call("GET", "/_fake/requests")
+    reqs = fake.call("GET", "/_fake/requests")["requests"]
     token_calls = [q for q in reqs if q["path"] == "/2/oauth2/token"]
     assert token_calls, reqs
 
@@ -222,15 +222,20 @@ def t_bad_requests():
 
 def t_header_injection():
     c = inst.client()
-    page = c.get("/login?next=/admin%0d%0aSet-Cookie:%20evil=1")
-    assert page.status in (200, 400)
-    r = c.post("/login", {"csrf": page.csrf() or "", "username": "admin",
+    # lighttpd refuses an encoded CR/LF in the URL itself (400).
+    r = c.get("/login?next=/admin%0d%0aSet-Cookie:%20evil=1")
+    assert r.status in (200, 400) and "evil" not in str(r.headers)
+    page = c.get("/login")
+    r = c.post("/login", {"csrf": page.csrf(), "username": "admin",
                           "password": inst.password,
                           "next": "/x\r\nSet-Cookie: evil=1"})
     assert r.status == 303, r
     assert not any("evil" in v for v in r.all("set-cookie"))
     assert r.header("location") == inst.base + "/app/channels"
-    r = c.post("/login", {"csrf": page.csrf() or "", "username": "admin",
+    page = inst.client().get("/login")
+    c.cookies = {}
+    page = c.get("/login")
+    r = c.post("/login", {"csrf": page.csrf(), "username": "admin",
                           "password": inst.password,
                           "next": "//evil.example/x"})
     assert r.header("location") == inst.base + "/app/channels", r.headers

@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -667,19 +666,20 @@ END_TEST
 /* --- checkpoints and logs ------------------------------------------------- */
 
 /*
- * About 45 KB of log per transaction, in records small enough to stay
- * off overflow pages (whose log records valgrind finds libdb writing
- * with uninitialised padding).
+ * About 45 KB of log per transaction: the contents change every time
+ * (libdb logs only the changed bytes of a replaced record), in records
+ * small enough to stay off overflow pages (whose log records valgrind
+ * finds libdb writing with uninitialised padding).
  */
 static int
 big_fn(struct store *s, DB_TXN *txn, void *arg)
 {
 	char	 val[800], key[32];
-	int	 i, rc;
+	int	 n = *(int *)arg, i, rc;
 
-	memset(val, 'x', sizeof(val));
+	memset(val, 'a' + n % 26, sizeof(val));
 	for (i = 0; i < 56; i++) {
-		snprintf(key, sizeof(key), "big%d-%d", *(int *)arg % 4, i);
+		snprintf(key, sizeof(key), "big%d-%d", n % 4, i);
 		if ((rc = store_put(s, txn, SDB_POSTS, key, val,
 		    sizeof(val))) != STORE_OK)
 			return rc;
@@ -701,7 +701,7 @@ count_logs(void)
 	return n;
 }
 
-/* About 4.5 MB of log in 1 MB files: old ones go at checkpoints. */
+/* About 4.5 MB of log, twice, in 1 MB files: old ones go at checkpoints. */
 START_TEST(t_logs_removed)
 {
 	struct store	*s;
@@ -713,8 +713,8 @@ START_TEST(t_logs_removed)
 		if (i % 10 == 9)
 			ck_assert_int_eq(store_checkpoint(s), STORE_OK);
 	}
-	store_close(s);
 	ck_assert_int_le(count_logs(), 3);
+	store_close(s);
 	/* The opportunistic checkpoint at close does it alone too. */
 	for (i = 0; i < 100; i++) {
 		ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
@@ -1027,6 +1027,68 @@ START_TEST(t_killed_while_writing)
 }
 END_TEST
 
+/* Takes a write lock, says so on the pipe, and waits to be killed. */
+static int
+hold_fn(struct store *s, DB_TXN *txn, void *arg)
+{
+	int	 rc;
+
+	rc = store_put(s, txn, SDB_OPTIONS, "held", "uncommitted", 11);
+	if (write(*(int *)arg, "x", 1) != 1 || rc != STORE_OK)
+		_exit(2);
+	pause();
+	return STORE_OK;
+}
+
+/*
+ * A process killed while holding a lock: a reader in the same
+ * environment gets STORE_BUSY after the retry budget instead of
+ * sleeping forever, and the next open recovers.
+ */
+START_TEST(t_killed_lock_holder)
+{
+	struct store	*s;
+	struct timespec	 t0, t1;
+	pid_t		 pid;
+	char		*v, c;
+	int		 fds[2], status;
+	long		 ms;
+
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	put1(s, "held", "committed");
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		struct store	*w;
+
+		close(fds[0]);
+		if (store_open(&w, dir, 0) != STORE_OK)
+			_exit(1);
+		store_txn(w, hold_fn, &fds[1]);
+		_exit(3);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(store_get(s, NULL, SDB_OPTIONS, "held", &v, NULL),
+	    STORE_BUSY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_lt(ms, 3000);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	expect(s, "held", "committed");
+	put1(s, "held", "again");
+	store_close(s);
+}
+END_TEST
+
 /*
  * An environment panicked by a process that then exited cleanly leaves
  * no dead process for DB_REGISTER to find: the open must force
@@ -1148,6 +1210,7 @@ suite_store(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, t_crash_in_txn);
 	tcase_add_test(tc, t_killed_while_writing);
+	tcase_add_test(tc, t_killed_lock_holder);
 	tcase_add_test(tc, t_panicked_env);
 	tcase_add_test(tc, t_stale_after_reboot);
 	suite_add_tcase(s, tc);
