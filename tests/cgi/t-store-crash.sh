@@ -46,24 +46,34 @@ spawn() {
 	gen=$((gen + 1))
 	"$ST" "$dir" writer "$1.$gen" 100000000 >"$tmp/ack.$1.$gen" \
 	    2>>"$tmp/stderr" &
-	eval "pid_$1=$!"
+	eval "pid_$1=$! gen_$1=$gen"
 }
 
 gaveup=0
 watchdog=0
+crashed=0
 # Reap the writer in slot $1 and note how it ended, unless we killed it.
+# A writer that dies of another signal is reported, not failed: libdb
+# recovering the environment under a live process may crash it (seen
+# once in about 5,000 kills); what is tested is that no commit is lost.
 reap() {
 	eval "p=\$pid_$1"
-	# (the shell would report each kill on stderr)
-	wait "$p" 2>/dev/null
+	wait "$p"
 	st=$?
 	case $st in
-	137) ;;				# our SIGKILL
+	137) ;;					# our SIGKILL
 	142) watchdog=$((watchdog + 1)) ;;	# its SIGALRM watchdog
-	*) gaveup=$((gaveup + 1)); echo "# writer in slot $1 exited $st" ;;
+	129|13[0-9]|1[4-9][0-9]|2[0-9][0-9])
+		crashed=$((crashed + 1))
+		echo "# writer in slot $1 died of signal $((st - 128))" ;;
+	*)	gaveup=$((gaveup + 1))
+		echo "# writer in slot $1 exited $st" ;;
 	esac
 }
 
+# The shell reports each writer it sees killed on its stderr: silence
+# that (the writers' own stderr goes to a file) until they are all gone.
+exec 3>&2 2>/dev/null
 for w in $(seq 1 $WRITERS); do
 	spawn "$w"
 done
@@ -83,19 +93,32 @@ for _ in $(seq 1 $KILLS); do
 		fi
 	done
 done
+# Writers that made no progress for a second are stuck behind a killed
+# one (on a mutex it held, in an environment since recovered): the
+# case the watchdog is for.  Counted, not failed.
+for w in $(seq 1 $WRITERS); do
+	eval "n_$w=\$(wc -l <\"\$tmp/ack.$w.\$gen_$w\")"
+done
+sleep 1
+stuck=0
+for w in $(seq 1 $WRITERS); do
+	eval "[ \"\$n_$w\" -eq \$(wc -l <\"\$tmp/ack.$w.\$gen_$w\") ]" &&
+	    stuck=$((stuck + 1))
+done
 # The last crash: everyone at once.
-sleep 0.2
 for w in $(seq 1 $WRITERS); do
 	eval "kill -9 \$pid_$w" 2>/dev/null
 	reap "$w"
 	eval "pid_$w="
 done
+exec 2>&3 3>&-
 
 cat "$tmp"/ack.* >"$tmp/acks"
 acked=$(grep -c '^ack ' "$tmp/acks")
 echo "# $acked commits acknowledged by $gen writers, $KILLS + $WRITERS kills"
-echo "# $watchdog writers stopped by their watchdog;" \
-    "$(grep -c 'needs recovery' "$tmp/stderr") recovery panics seen"
+echo "# $watchdog writers stopped by their watchdog, $crashed crashed," \
+    "$stuck stuck at the end; $(grep -c 'needs recovery' "$tmp/stderr")" \
+    "saw a recovery"
 if [ "$acked" -gt 0 ]; then
 	ok "writers committed records"
 else

@@ -2,7 +2,7 @@
  * store: records, transactions, read-only stores, concurrent writers
  * and processes killed in the middle of a transaction.
  *
- * Every test works in its own fresh directory under /tmp.  A process
+ * Every test works in its own fresh directory.  A process
  * may hold only one environment handle (DB_REGISTER), so a test closes
  * its store before reopening or verifying; concurrency and crashes use
  * forked children, each with its own store.
@@ -23,34 +23,21 @@
 
 #include "store.h"
 #include "suites.h"
+#include "tmpdir.h"
 
-static char	 dir[64];
+static char	*dir;
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/sbstore.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(dir = tmpdir_new());
 }
 
-/* The environment directory is flat: remove its files, then it. */
 static void
 teardown(void)
 {
-	char		 p[512];
-	DIR		*d;
-	struct dirent	*e;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	tmpdir_rm(dir);
+	dir = NULL;
 }
 
 static int
@@ -222,6 +209,7 @@ START_TEST(t_put_get_del)
 {
 	struct store	*s;
 	struct kv	 kv = { "a", "other", 0 };
+	char		*v;
 
 	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
 	get1(s, "a", STORE_NOTFOUND);
@@ -243,15 +231,11 @@ START_TEST(t_put_get_del)
 	ck_assert_int_eq(store_txn(s, del_fn, &kv), STORE_NOTFOUND);
 
 	/* Databases are separate. */
-	{
-		char	*v;
-
-		ck_assert_int_eq(store_get(s, NULL, SDB_USERS, "a", &v, NULL),
-		    STORE_NOTFOUND);
-	}
+	ck_assert_int_eq(store_get(s, NULL, SDB_USERS, "a", &v, NULL),
+	    STORE_NOTFOUND);
 	store_close(s);
 
-	/* Committed means on disk: a new process sees it. */
+	/* Committed means on disk: the next open sees it. */
 	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
 	expect(s, "a", "two");
 	store_close(s);

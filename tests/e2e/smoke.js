@@ -1,0 +1,147 @@
+// The guide's steps in a real browser (Debian's Chromium, headless).
+// Each step prints "ok - ..." or "not ok - ..."; a failure keeps the
+// screenshot of that moment in the artifacts directory.
+"use strict";
+const { chromium } = require("playwright-core");
+const fs = require("fs");
+const path = require("path");
+
+const BASE = process.env.E2E_BASE;
+const PASSWORD = process.env.E2E_PASSWORD;
+const FAKEX = process.env.E2E_FAKEX;
+const SERVER = process.env.E2E_SERVER || "apache";
+const ART = process.env.E2E_ARTIFACTS || path.join(__dirname, "artifacts");
+const PAGE = "/admin/api-integration/x-twitter";
+const results = { passed: 0, failed: 0 };
+
+fs.mkdirSync(ART, { recursive: true });
+
+async function fake(method, p, doc) {
+	const r = await fetch(FAKEX + p, {
+		method, headers: { "Content-Type": "application/json" },
+		body: doc ? JSON.stringify(doc) : undefined,
+	});
+	const text = await r.text();
+	return text ? JSON.parse(text) : null;
+}
+
+async function shot(page, name) {
+	await page.screenshot({ path: path.join(ART, name + ".png"), fullPage: true });
+}
+
+async function step(page, name, fn) {
+	try {
+		await fn();
+		results.passed++;
+		console.log(`ok - [${SERVER}] ${name}`);
+	} catch (e) {
+		results.failed++;
+		const file = "FAILED-" + name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+		console.log(`not ok - [${SERVER}] ${name}`);
+		console.log("#   " + String(e.message || e).split("\n").slice(0, 6).join("\n#   "));
+		try { await shot(page, file); console.log(`#   screenshot: ${file}.png`); } catch (_) {}
+	}
+}
+
+function expect(cond, what) {
+	if (!cond) throw new Error(what);
+}
+
+// Desktop and phone widths of the page now open.
+async function shots(page, name) {
+	await shot(page, name + "-desktop");
+	const vp = page.viewportSize();
+	await page.setViewportSize({ width: 360, height: 740 });
+	await shot(page, name + "-phone");
+	await page.setViewportSize(vp);
+}
+
+(async () => {
+	const browser = await chromium.launch({
+		executablePath: "/usr/bin/chromium",
+		args: ["--headless", "--no-sandbox", "--disable-gpu",
+			"--disable-background-networking", "--disable-component-update",
+			"--disable-sync", "--no-first-run", "--disable-quic"],
+	});
+	const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+	const page = await context.newPage();
+	page.setDefaultTimeout(15000);
+	const secret = "e2e-secret-" + Math.random().toString(36).slice(2);
+	await fake("POST", "/_fake/apps", {
+		client_id: "e2eapp-client-id", client_secret: secret,
+		callback: BASE + "/api/v1/auth/twitter/callback", type: "confidential",
+	});
+
+	try {
+		await step(page, "admin signs in", async () => {
+			await page.goto(BASE + "/login");
+			await shots(page, "login");
+			await page.getByLabel("User name").fill("admin");
+			await page.getByLabel("Password").fill(PASSWORD);
+			await page.getByRole("button", { name: "Sign in" }).click();
+			await page.waitForURL(/\/app\/channels|\/admin/);
+			expect((await context.cookies()).some(c => c.name === "sid" && c.httpOnly),
+				"no HttpOnly session cookie");
+		});
+
+		await step(page, "Admin panel → OAuth Credentials → X (Twitter)", async () => {
+			await page.goto(BASE + "/admin");
+			await shots(page, "admin-home");
+			await page.getByRole("link", { name: "X (Twitter)" }).click();
+			await page.waitForURL(BASE + PAGE);
+			expect(await page.locator("#callback-url").inputValue() ===
+				BASE + "/api/v1/auth/twitter/callback", "callback URL not shown");
+		});
+
+		await step(page, "paste Client ID and Secret, Enable, Save", async () => {
+			await page.getByLabel("Client ID").fill("e2eapp-client-id");
+			await page.getByLabel("Client Secret").fill(secret);
+			await page.getByLabel("Enable").check();
+			await page.getByRole("button", { name: "Save" }).click();
+			await page.waitForURL(/n=saved/);
+			const text = await page.locator("main").innerText();
+			expect(text.includes("Saved."), "no saved notice");
+			expect(!(await page.content()).includes(secret), "secret sent back to the browser");
+			expect(await page.locator('[data-source="client_secret"]').innerText() === "admin panel",
+				"secret source not shown");
+		});
+
+		await step(page, "Test credentials: first 6 characters, callback, X accepted", async () => {
+			await page.getByRole("button", { name: "Test credentials" }).click();
+			const result = page.locator("#test-result");
+			await result.waitFor();
+			const text = await result.innerText();
+			expect(text.includes("e2eapp"), "first 6 characters missing: " + text);
+			expect(!text.includes("e2eapp-"), "more than 6 characters shown");
+			expect(text.includes(BASE + "/api/v1/auth/twitter/callback"), "callback missing");
+			expect(text.includes("X accepted these credentials"), "live check: " + text);
+			await shots(page, "admin-x-twitter");
+		});
+
+		await step(page, "keyboard: the form can be used without a mouse", async () => {
+			await page.goto(BASE + PAGE);
+			await page.locator("#client_id").focus();
+			await page.keyboard.press("Tab");
+			const id = await page.evaluate(() => document.activeElement.id);
+			expect(id === "client_secret", "Tab from Client ID went to " + id);
+		});
+
+		await step(page, "Disable, then Test says disabled by admin", async () => {
+			await page.goto(BASE + PAGE);
+			await page.getByLabel("Disable").check();
+			await page.getByRole("button", { name: "Save" }).click();
+			await page.waitForURL(/n=saved/);
+			await page.getByRole("button", { name: "Test credentials" }).click();
+			await page.locator("#test-result").waitFor();
+			expect((await page.locator("#test-result").innerText())
+				.includes("X (Twitter) integration disabled by admin"), "no disabled message");
+			await page.getByLabel("Enable").check();
+			await page.getByRole("button", { name: "Save" }).click();
+			await page.waitForURL(/n=saved/);
+		});
+	} finally {
+		await browser.close();
+	}
+	console.log(`${results.passed} passed, ${results.failed} failed`);
+	process.exit(results.failed ? 1 : 0);
+})().catch(e => { console.log("not ok - " + e); console.log("0 passed, 1 failed"); process.exit(1); });
