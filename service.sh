@@ -2,13 +2,14 @@
 # service.sh: build, run and test Sosyabot for X on this machine.
 #
 #   ./service.sh start            install what is missing, build, start
+#   FAKE_X=1 ./service.sh start   the same, with a fake X beside it
 #   ./service.sh stop | status | restart [api] | ctl ARGS... | test | bench
 #
 # Everything an instance writes lives in one directory ($SOSYABOT_VAR,
 # default var/ in the project): the data files at its top, the rendered
 # server config and pid files in run/, the server's logs in log/. Several
 # instances can run at once with different SOSYABOT_VAR and PORT.
-# See doc/install.md for the details.
+# See doc/install.md for the details, doc/try-without-x.md for FAKE_X.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -32,6 +33,9 @@ PASS_NAMES=(BASE_URL SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID
 # service.sh's own settings: never passed to the programs.
 OWN_NAMES=(SOSYABOT_VAR SOSYABOT_USER SOSYABOT_ENV_FILE SOSYABOT_ADMIN_PASSWORD)
 APACHE_MODDIR=/usr/lib/apache2/modules
+# FAKE_X=1: the demo app and users registered in the fake X.
+FAKEX_CLIENT_ID=sosyabot-demo
+FAKEX_USERS=('1001 demo_alice Demo Alice' '1002 demo_bob Demo Bob')
 
 usage() {
     cat <<EOF
@@ -42,8 +46,8 @@ Commands:
                  create the data directory and the first admin, render the
                  server config and start the server. Does nothing if the
                  instance is already running.
-  stop           stop the server of this instance
-  restart [api]  stop, then start (re-reads .env)
+  stop           stop the server of this instance (and its fake X)
+  restart [api]  stop, then start (re-reads .env; keeps FAKE_X=1 mode)
   status         say whether the instance runs, with its URL, pid and server
   ctl ARGS...    run tools/sosyabotctl as the service user, with the
                  instance's data directory and environment
@@ -61,6 +65,11 @@ the real environment wins over .env):
   SOSYABOT_USER            user the server and tools run as when started by
                            root (default www-data)
   SOSYABOT_ADMIN_PASSWORD  password of the first admin instead of a random one
+  FAKE_X=1                 run a fake X beside the server and point the
+                           programs at it, to try everything without an X
+                           developer account (doc/try-without-x.md);
+                           FAKE_X=0 leaves it on a restart
+  FAKE_X_PORT              port of the fake X (default: a free one)
   TWITTER_CLIENT_ID, TWITTER_CLIENT_SECRET, X_*, SOSYABOT_*   passed to the
                            programs (see doc/env.md)
 EOF
@@ -80,7 +89,7 @@ is_root() { [[ $(id -u) == 0 ]]; }
 # A variable already in the environment keeps its value.
 env_name_allowed() {
     case $1 in
-        SOSYABOT_* | X_* | TWITTER_* | BASE_URL | HOST | PORT | SERVER) return 0 ;;
+        SOSYABOT_* | X_* | TWITTER_* | BASE_URL | HOST | PORT | SERVER | FAKE_X | FAKE_X_PORT) return 0 ;;
     esac
     return 1
 }
@@ -167,6 +176,16 @@ setup() {
         SVC_GROUP=$(id -gn "$SVC_USER")
         PRIVSEP=1
     fi
+
+    FAKE_X=${FAKE_X:-}
+    case $FAKE_X in "" | 0 | 1) ;; *) die "FAKE_X must be 1 (use the fake X) or 0, not '$FAKE_X'" ;; esac
+    FAKE_X_PORT=${FAKE_X_PORT:-}
+    if [[ -n $FAKE_X_PORT ]]; then
+        [[ $FAKE_X_PORT =~ ^[0-9]+$ ]] && ((FAKE_X_PORT > 0 && FAKE_X_PORT < 65536)) ||
+            die "FAKE_X_PORT must be a port number, not '$FAKE_X_PORT'"
+        [[ $FAKE_X_PORT != "$PORT" ]] || die "FAKE_X_PORT and PORT must differ ($PORT)"
+    fi
+    FAKEX_PY=$ROOT/tests/fakex/fakex.py
 }
 
 # --- packages -----------------------------------------------------------------
@@ -296,6 +315,13 @@ ensure_access() {
         [[ -f $p ]] || continue
         svc_can -x "$p" || grant rx "$p"
     done
+    # FAKE_X=1: the fake X runs as the service user too.
+    if [[ $FAKE_X == 1 && -f $FAKEX_PY ]]; then
+        for p in "$ROOT/tests" "$ROOT/tests/fakex"; do
+            svc_can -x "$p" || grant x "$p"
+        done
+        svc_can -r "$FAKEX_PY" || grant r "$FAKEX_PY"
+    fi
     # Static files: ask as the user what it cannot read, grant, repeat (a
     # directory opened up may reveal more below it).
     [[ -d $ROOT/htdocs/static ]] || return 0
@@ -416,15 +442,17 @@ pid_file() {
 }
 
 # A pid that is alive (zombies do not count: in a container nobody may reap
-# them) and is the web server.
-alive() {
-    local pid=$1 state
+# them) and whose command line matches the pattern.
+alive_as() {
+    local pid=$1 pattern=$2 state
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     [[ -r /proc/$pid/stat ]] || return 1
     state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
     [[ $state != Z && $state != X ]] || return 1
-    grep -qaE 'apache2|httpd|lighttpd' "/proc/$pid/cmdline" 2>/dev/null
+    grep -qaE "$pattern" "/proc/$pid/cmdline" 2>/dev/null
 }
+
+alive() { alive_as "$1" 'apache2|httpd|lighttpd'; }
 
 # Sets RUNNING_SERVER and RUNNING_PID when this instance runs.
 find_running() {
@@ -581,14 +609,240 @@ start_server() {
     printf 'server=%s\nurl=%s\nlisten=%s\nuser=%s\n' "$SERVER" "$BASE_URL" "$LISTEN" "$SVC_USER" >"$RUN/instance"
 }
 
+# --- the fake X (FAKE_X=1) ----------------------------------------------------
+
+# FAKE_X=1 runs tests/fakex/fakex.py beside the server, so that the whole
+# flow (credentials, connect, publish) can be tried without an X developer
+# account: the programs get its URLs instead of X's, and it knows a demo app
+# and two demo users. The admin still pastes the demo app's id and secret on
+# the admin page, as with a real app (nothing sets TWITTER_CLIENT_*). Files:
+#   run/fakex.mode      this instance uses the fake: restart keeps the mode,
+#                       a start without FAKE_X=1 drops it
+#   run/fakex.pid, run/fakex.port, log/fakex.log
+#   fakex-state.json    the fake's state (apps, users, tokens, posts), so
+#                       that it survives a restart
+#   fakex-demo-secret   the demo app's client secret, 0600, made once
+# Under root the fake runs as the service user and the last two files are
+# that user's, like the rest of the data directory: root neither writes nor
+# reads a file there that the service user could have replaced by a link.
+# The fake listens on 127.0.0.1 only: its control API has no password.
+
+as_svc() { # as_svc COMMAND...: as the service user (as ourselves when not root)
+    if ((PRIVSEP)); then runuser -u "$SVC_USER" -- "$@"; else "$@"; fi
+}
+
+fakex_alive() { alive_as "$1" 'fakex\.py'; }
+
+# Sets FAKEX_PID and FAKEX_URL when the fake X of this instance runs.
+fakex_running() {
+    FAKEX_PID="" FAKEX_URL=""
+    local pid port
+    pid=$(head -n1 "$RUN/fakex.pid" 2>/dev/null || true)
+    port=$(head -n1 "$RUN/fakex.port" 2>/dev/null || true)
+    fakex_alive "$pid" && [[ $port =~ ^[0-9]+$ ]] || return 1
+    FAKEX_PID=$pid FAKEX_URL=http://127.0.0.1:$port
+}
+
+# The programs and the tools call the fake instead of X; this wins over
+# .env and the environment.
+fakex_export() {
+    export X_API_BASE_URL=$FAKEX_URL X_WEB_BASE_URL=$FAKEX_URL
+    export X_AUTHORIZE_URL=$FAKEX_URL/i/oauth2/authorize
+}
+
+json_str() { # json_str TEXT: a JSON string literal
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    printf '"%s"' "$s"
+}
+
+# fakex_call METHOD PATH: a control request with the JSON body on stdin (so
+# that no secret shows in a command line); fails unless it answers 2xx.
+fakex_call() {
+    local code
+    code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X "$1" \
+        -H 'Content-Type: application/json' --data-binary @- "$FAKEX_URL$2" || true)
+    [[ $code == 2[0-9][0-9] ]]
+}
+
+# Sets FAKEX_SECRET to the demo app's client secret, made on first use.
+fakex_secret() {
+    local f=$VAR/fakex-demo-secret s
+    s=$(as_svc cat -- "$f" 2>/dev/null | head -n1 || true)
+    if [[ ! $s =~ ^[A-Za-z0-9]{40,}$ ]]; then
+        [[ -e $f || -L $f ]] && warn "$f does not hold a demo secret; making a new one"
+        s=$(random_password 50)
+        printf '%s\n' "$s" | as_svc sh -c 'umask 077 && cat >"$1.new" && mv -fT "$1.new" "$1"' sh "$f" ||
+            die "could not write $f"
+    fi
+    as_svc chmod 0600 "$f"
+    FAKEX_SECRET=$s
+}
+
+# Starts the fake X on FAKE_X_PORT, else on the port it had last time if
+# that is free, else on any free port; waits until it answers, records it in
+# run/ and points the programs at it.
+start_fakex() {
+    local py=/usr/bin/python3 log=$LOG/fakex.log want port="" pid="" line off i _try as=()
+    [[ -x $py ]] || py=$(command -v python3 || true)
+    [[ -n $py ]] || die "FAKE_X=1 needs python3 (apt-get install python3)"
+    [[ -f $FAKEX_PY ]] || die "FAKE_X=1 needs $FAKEX_PY, which is missing"
+    command -v curl >/dev/null 2>&1 || die "FAKE_X=1 needs curl (apt-get install curl)"
+    if [[ -n $FAKE_X_PORT ]]; then
+        want=$FAKE_X_PORT
+        ! port_open 127.0.0.1 "$want" || die "something else already listens on 127.0.0.1:$want (choose another FAKE_X_PORT)"
+    else
+        want=$(head -n1 "$RUN/fakex.port" 2>/dev/null || true)
+        [[ $want =~ ^[0-9]+$ && $want != "$PORT" ]] && ! port_open 127.0.0.1 "$want" || want=0
+    fi
+    ((PRIVSEP)) && as=(setpriv --reuid="$SVC_USER" --regid="$SVC_GROUP" --init-groups --)
+    [[ -L $log ]] && rm -f "$log"
+    touch "$log"
+    chmod 0640 "$log"
+    for _try in 1 2 3; do
+        off=$(stat -c %s "$log")
+        # setsid: the fake outlives this shell and its terminal, as the
+        # server does; exec keeps $! the fake's own pid. umask: its state
+        # file holds the demo secret and the tokens it hands out.
+        (cd "$VAR" && umask 077 && exec setsid "${as[@]}" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+            LANG=C.UTF-8 "$py" "$FAKEX_PY" --host 127.0.0.1 --port "$want" \
+            --state-file "$VAR/fakex-state.json" </dev/null >>"$log" 2>&1) &
+        pid=$!
+        line=
+        for ((i = 0; i < 100; i++)); do
+            line=$(tail -c "+$((off + 1))" "$log" | grep -m1 '^listening ' || true)
+            [[ -n $line ]] && break
+            fakex_alive "$pid" || break
+            sleep 0.1
+        done
+        port=
+        [[ $line =~ ^listening\ http://127\.0\.0\.1:([0-9]+)$ ]] && port=${BASH_REMATCH[1]}
+        # A free port picked by the kernel may be the one the server is
+        # about to take.
+        [[ -n $port && $port != "$PORT" ]] && fakex_alive "$pid" && break
+        fakex_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+        port=
+        [[ -z $FAKE_X_PORT ]] || break
+        want=0
+    done
+    if [[ -z $port ]]; then
+        tail -c "+$((off + 1))" "$log" | tail -n 20 >&2
+        die "the fake X did not start (log: $log)"
+    fi
+    printf '%s\n' "$pid" >"$RUN/fakex.pid"
+    printf '%s\n' "$port" >"$RUN/fakex.port"
+    FAKEX_PID=$pid FAKEX_URL=http://127.0.0.1:$port
+    for ((i = 0; i < 50; i++)); do
+        [[ $(curl -s -m 2 -o /dev/null -w '%{http_code}' "$FAKEX_URL/_fake/config" || true) == 200 ]] && break
+        sleep 0.1
+    done
+    if ((i == 50)); then
+        stop_fakex >/dev/null
+        die "the fake X started but does not answer on $FAKEX_URL (log: $log)"
+    fi
+    printf 'FAKE_X=1\n' >"$RUN/fakex.mode"
+    fakex_export
+}
+
+# The demo app and users, registered at every start: the fake replaces an
+# app or user of the same id, so this is idempotent, and the app's callback
+# follows BASE_URL when that changed.
+fakex_register() {
+    fakex_secret
+    local cb=$BASE_URL/api/v1/auth/twitter/callback u id user name
+    printf '{"client_id":%s,"client_secret":%s,"callback":%s,"type":"confidential","name":"Sosyabot demo app"}' \
+        "$(json_str "$FAKEX_CLIENT_ID")" "$(json_str "$FAKEX_SECRET")" "$(json_str "$cb")" |
+        fakex_call POST /_fake/apps || die "could not register the demo app with the fake X at $FAKEX_URL"
+    for u in "${FAKEX_USERS[@]}"; do
+        read -r id user name <<<"$u"
+        printf '{"id":%s,"username":%s,"name":%s}' "$(json_str "$id")" "$(json_str "$user")" "$(json_str "$name")" |
+            fakex_call POST /_fake/users || die "could not register the demo user @$user with the fake X at $FAKEX_URL"
+    done
+}
+
+# What a newcomer needs to go on (the file that holds the secret, never the
+# secret itself).
+fakex_say() {
+    local u id user name users=
+    for u in "${FAKEX_USERS[@]}"; do
+        read -r id user name <<<"$u"
+        users+="${users:+, }@$user ($id)"
+    done
+    say "Fake X at $FAKEX_URL (FAKE_X=1; pid $FAKEX_PID, log in $LOG/fakex.log)"
+    say "  demo app client id $FAKEX_CLIENT_ID, secret in $VAR/fakex-demo-secret;"
+    say "  paste both on $BASE_URL/admin/api-integration/x-twitter"
+    say "  demo users, picked on its consent page: $users"
+    say "  what it received: curl $FAKEX_URL/_fake/timeline?user=${FAKEX_USERS[0]%% *}"
+    say "  (walkthrough: doc/try-without-x.md)"
+}
+
+# Stops the fake X of this instance if it runs; the mode and the port stay
+# in run/ for a restart.
+stop_fakex() {
+    local pid port i
+    pid=$(head -n1 "$RUN/fakex.pid" 2>/dev/null || true)
+    port=$(head -n1 "$RUN/fakex.port" 2>/dev/null || true)
+    if ! fakex_alive "$pid"; then
+        rm -f "$RUN/fakex.pid"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        fakex_alive "$pid" || break
+        sleep 0.1
+    done
+    if fakex_alive "$pid"; then
+        warn "the fake X (pid $pid) did not stop in 5 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 0.2
+    fi
+    for ((i = 0; i < 50; i++)); do
+        [[ $port =~ ^[0-9]+$ ]] && port_open 127.0.0.1 "$port" || break
+        sleep 0.1
+    done
+    rm -f "$RUN/fakex.pid"
+    say "Stopped the fake X (pid $pid)"
+}
+
+# A start that fails after the fake came up takes it down again.
+fakex_abort() { stop_fakex >/dev/null 2>&1 || true; }
+
+# A start without FAKE_X=1 of an instance that had it: stop using the fake.
+fakex_leave() {
+    [[ -f $RUN/fakex.mode ]] || return 0
+    rm -f "$RUN/fakex.mode"
+    say "Not using the fake X this time (the last start had FAKE_X=1; start with FAKE_X=1 to use it again)"
+    if [[ $(run_ctl options get x-twitter_client-id 2>/dev/null || true) == "$FAKEX_CLIENT_ID" ]]; then
+        warn "the admin panel still holds the demo app ($FAKEX_CLIENT_ID), which only the fake X knows: paste your X app's Client ID and Secret on $BASE_URL/admin/api-integration/x-twitter"
+    fi
+}
+
+fakex_status() { # fakex_status 1|0: whether the server runs
+    if fakex_running; then
+        if (($1)); then
+            say "Fake X at $FAKEX_URL (pid $FAKEX_PID): the programs call it instead of X (FAKE_X=1)"
+        else
+            say "Fake X at $FAKEX_URL still runs (pid $FAKEX_PID); ./$PROG stop stops it"
+        fi
+    elif [[ -f $RUN/fakex.mode ]]; then
+        if (($1)); then
+            warn "started with FAKE_X=1, but the fake X does not run: calls to X fail until ./$PROG restart"
+        else
+            say "The last start used the fake X: ./$PROG restart uses it again, ./$PROG start does not"
+        fi
+    fi
+    return 0
+}
+
 # --- commands -----------------------------------------------------------------
 
-random_password() {
-    local pw=
-    while ((${#pw} < 20)); do
+random_password() { # random_password [LENGTH]: letters and digits (20)
+    local n=${1:-20} pw=
+    while ((${#pw} < n)); do
         pw+=$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9')
     done
-    printf '%s' "${pw:0:20}"
+    printf '%s' "${pw:0:n}"
 }
 
 # The first admin, once per instance (the marker survives deleting the
@@ -609,6 +863,14 @@ create_first_admin() {
 cmd_start() {
     if find_running; then
         say "Sosyabot is already running at $(instance_info url)/ ($RUNNING_SERVER, pid $RUNNING_PID)"
+        if [[ -f $RUN/fakex.mode ]] && fakex_running; then
+            fakex_say
+            [[ $FAKE_X != 0 ]] || say "(FAKE_X=0 ./$PROG restart leaves the fake X)"
+        elif [[ -f $RUN/fakex.mode ]]; then
+            fakex_status 1
+        elif [[ $FAKE_X == 1 ]]; then
+            say "It runs without the fake X: FAKE_X=1 ./$PROG restart brings one"
+        fi
         return 0
     fi
     check_paths
@@ -626,7 +888,17 @@ cmd_start() {
     export_program_env
     run_ctl init >/dev/null || die "tools/sosyabotctl init failed"
     create_first_admin
+    # A fake X left behind by a server that died goes first.
+    stop_fakex >/dev/null
+    if [[ $FAKE_X == 1 ]]; then
+        trap fakex_abort EXIT
+        start_fakex
+        fakex_register
+    else
+        fakex_leave
+    fi
     start_server
+    trap - EXIT
     find_running || true
     say "Sosyabot is running at $BASE_URL/ ($SERVER, pid ${RUNNING_PID:-?}, data in $VAR)"
     if [[ -n $FIRST_ADMIN_PASSWORD ]]; then
@@ -635,12 +907,14 @@ cmd_start() {
         say "  password: $FIRST_ADMIN_PASSWORD"
         say "  (kept in $VAR/initial-admin-password; sign in at $BASE_URL/login)"
     fi
+    if [[ $FAKE_X == 1 ]]; then fakex_say; fi
 }
 
 cmd_stop() {
     if ! find_running; then
         say "Sosyabot is not running (instance $VAR)"
         rm -f "$RUN/httpd.pid" "$RUN/lighttpd.pid"
+        stop_fakex
         return 0
     fi
     local pid=$RUNNING_PID server=$RUNNING_SERVER i
@@ -668,14 +942,17 @@ cmd_stop() {
     done
     rm -f "$(pid_file "$server")"
     say "Stopped $server (pid $pid)"
+    stop_fakex
 }
 
 cmd_status() {
     if find_running; then
         say "Sosyabot is running at $(instance_info url)/ ($RUNNING_SERVER, pid $RUNNING_PID, data in $VAR)"
+        fakex_status 1
         return 0
     fi
     say "Sosyabot is not running (instance $VAR)"
+    fakex_status 0
     return 3
 }
 
@@ -684,6 +961,8 @@ cmd_ctl() {
     VAR=$(cd "$VAR" && pwd -P)
     RUN=$VAR/run LOG=$VAR/log
     if ((PRIVSEP)); then ensure_access >/dev/null; fi
+    # With the fake X, the tools call it as the server does.
+    if [[ -f $RUN/fakex.mode ]] && fakex_running; then fakex_export; fi
     run_ctl "$@"
 }
 
@@ -752,7 +1031,7 @@ run_runner() {
     local inst d
     while IFS= read -r inst; do
         d=${inst%/run/*}
-        [[ -n $(SOSYABOT_VAR=$d "$ROOT/service.sh" status 2>/dev/null | grep 'is running' || true) ]] || continue
+        [[ -n $(SOSYABOT_VAR=$d "$ROOT/service.sh" status 2>/dev/null | grep -E 'is running|^Fake X at' || true) ]] || continue
         say "$name: stopping the instance it left running in $d"
         SOSYABOT_VAR=$d "$ROOT/service.sh" stop >/dev/null 2>&1 || true
     done < <(find "$tmp" -path '*/run/instance' 2>/dev/null)
@@ -798,7 +1077,7 @@ cmd_test() {
     for n in $(compgen -e | grep -E '^(SOSYABOT|X|TWITTER)_' || true); do
         [[ $n == SOSYABOT_USER ]] || unset "$n"
     done
-    unset BASE_URL HOST PORT SERVER
+    unset BASE_URL HOST PORT SERVER FAKE_X FAKE_X_PORT
     export SOSYABOT_ENV_FILE=/dev/null
 
     run_runner "make check" bash "$ROOT/tests/check.sh"
@@ -847,6 +1126,9 @@ main() {
         stop) cmd_stop ;;
         restart)
             case ${1:-api} in api) ;; *) die "restart takes only 'api' (the whole service is restarted)" ;; esac
+            # An instance started with FAKE_X=1 keeps its fake X (FAKE_X=0
+            # leaves it).
+            [[ -n $FAKE_X || ! -f $RUN/fakex.mode ]] || FAKE_X=1
             cmd_stop
             cmd_start
             ;;

@@ -71,7 +71,9 @@ app_store_error(struct ctx *c, int rc)
 void
 app_redirect(struct ctx *c, const char *path)
 {
-	out_redirect(&c->out, c->req.method == M_POST ? 303 : 302,
+	/* 303 after anything that wrote (Post/Redirect/Get, OAuth finish). */
+	out_redirect(&c->out, c->req.method == M_POST ||
+	    (c->route && (c->route->flags & R_WRITE)) ? 303 : 302,
 	    c->cfg.base_url, path);
 }
 
@@ -204,7 +206,7 @@ dispatch(struct ctx *c, const struct app *a)
 
 	/* Reading pages open the store read-only: no log write per view. */
 	rc = store_open(&c->store, c->cfg.data_dir,
-	    c->req.method == M_POST ? 0 : STORE_RDONLY);
+	    c->req.method == M_POST || (r->flags & R_WRITE) ? 0 : STORE_RDONLY);
 	if (rc != STORE_OK) {
 		app_store_error(c, STORE_FAIL);
 		return;
@@ -245,7 +247,7 @@ touch_session(struct ctx *c)
 	if (!c->signed_in || c->now - c->sess.seen < SESS_TOUCH ||
 	    c->sess.key[0] == '\0')
 		return;
-	if (c->req.method != M_POST) {
+	if (c->req.method != M_POST && !(c->route->flags & R_WRITE)) {
 		store_close(c->store);
 		c->store = NULL;
 		if (store_open(&c->store, c->cfg.data_dir, 0) != STORE_OK)
@@ -294,7 +296,8 @@ app_run(const struct app *a)
 	rc = req_parse(&c.req, &c.cfg, a->fields, a->nfields, stdin);
 	if (c.req.method == M_HEAD)
 		c.out.head_only = 1;
-	if (c.req.path && strncmp(c.req.path, "/api/", 5) == 0)
+	/* Until a route says otherwise, a JSON client gets JSON errors. */
+	if (c.req.wants_json)
 		c.out.json_errors = 1;
 	if (rc == 413)
 		out_error(&c.out, 413, "The request is too large.");

@@ -28,6 +28,8 @@
 #define R_JSON		0x04	/* a JSON API route: errors as JSON */
 #define R_ANON_POST	0x08	/* POST checked by the handler's own token
 				   (sign-in), not the session's CSRF token */
+#define R_WRITE		0x10	/* a GET that writes (OAuth bookkeeping):
+				   the store is opened read-write */
 
 struct ctx;
 

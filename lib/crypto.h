@@ -45,6 +45,13 @@ int	 crypto_key_load(const char *path, struct crypto_key **, char *err,
 int	 crypto_key_create(const char *path, char *err, size_t errlen);
 void	 crypto_key_free(struct crypto_key *);
 
+/*
+ * HMAC-SHA256 of msg under a subkey of the master key for one purpose
+ * (label): values the server can re-derive instead of storing them.
+ */
+void	 crypto_key_mac(const struct crypto_key *, const char *label,
+	    const char *msg, unsigned char out[32]);
+
 /* ad = associated data, e.g. "options/x-twitter_client-secret". */
 char	*crypto_seal(const struct crypto_key *, const char *ad,
 	    const void *pt, size_t n);

@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "ossl.h"
+#include "sha256.h"
 
 #define KEY_LEN		32
 #define KEY_ID		1	/* the only key until rotation exists */
@@ -222,6 +223,22 @@ err:
 		close(fd);
 	unlink(path);
 	return -1;
+}
+
+/*
+ * A MAC under a subkey derived from the master key for one purpose
+ * (label), so that the AES key itself never keys HMAC.  Our own SHA-256:
+ * no libcrypto is loaded for this.
+ */
+void
+crypto_key_mac(const struct crypto_key *k, const char *label, const char *msg,
+    unsigned char out[32])
+{
+	unsigned char	 sub[SHA256_LEN];
+
+	hmac_sha256(k->k, sizeof(k->k), label, strlen(label), sub);
+	hmac_sha256(sub, sizeof(sub), msg, strlen(msg), out);
+	explicit_bzero(sub, sizeof(sub));
 }
 
 void

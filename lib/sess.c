@@ -76,52 +76,37 @@ struct create_arg {
 	time_t		 now;
 };
 
+/* A session record that has expired, or cannot be read, goes. */
 static int
-purge_one(const char *key, const char *val, size_t len, void *arg)
+expired(const char *val, size_t len, void *arg)
 {
-	struct buf	*dead = arg;
-	json_t		*j;
+	time_t		 now = *(const time_t *)arg;
 	json_int_t	 created, seen;
-	time_t		 now;
+	json_t		*j = json_loadb(val, len, 0, NULL);
+	int		 dead;
 
-	(void)len;
-	now = time(NULL);
-	j = json_loads(val, 0, NULL);
-	if (j == NULL || json_unpack(j, "{s:I,s:I}", "created", &created,
+	dead = j == NULL || json_unpack(j, "{s:I,s:I}", "created", &created,
 	    "seen", &seen) != 0 || now - seen > SESS_IDLE ||
-	    now - created > SESS_MAX) {
-		buf_adds(dead, key);
-		buf_addc(dead, '\n');
-	}
+	    now - created > SESS_MAX;
 	json_decref(j);
-	return 0;
+	return dead;
 }
 
 static int
 create_txn(struct store *st, DB_TXN *txn, void *arg)
 {
 	struct create_arg	*a = arg;
-	struct buf		 dead = { 0 };
-	char			*k, *nl;
 	json_t			*j;
 	int			 rc;
 
 	/* Sign-ins are rare enough to sweep out expired sessions here. */
-	if ((rc = store_scan(st, txn, SDB_SESSIONS, "", purge_one, &dead)) != 0)
-		goto out;
-	for (k = dead.p; k && *k; k = nl + 1) {
-		nl = strchr(k, '\n');
-		*nl = '\0';
-		if ((rc = store_del(st, txn, SDB_SESSIONS, k)) != 0 &&
-		    rc != STORE_NOTFOUND)
-			goto out;
-	}
+	if ((rc = store_delete_if(st, txn, SDB_SESSIONS, expired, &a->now)) !=
+	    STORE_OK)
+		return rc;
 	j = json_pack("{s:s,s:I,s:I}", "user", a->user, "created",
 	    (json_int_t)a->now, "seen", (json_int_t)a->now);
 	rc = j ? store_put_json(st, txn, SDB_SESSIONS, a->key, j) : STORE_FAIL;
 	json_decref(j);
-out:
-	buf_free(&dead);
 	return rc;
 }
 

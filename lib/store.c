@@ -955,3 +955,44 @@ store_verify(const char *dir, FILE *out)
 	store_close(s);
 	return rc;
 }
+
+struct delete_if {
+	int		(*dead)(const char *, size_t, void *);
+	void		*arg;
+	struct buf	 keys;	/* NUL-separated keys to delete */
+};
+
+static int
+collect_dead(const char *key, const char *val, size_t len, void *arg)
+{
+	struct delete_if	*d = arg;
+
+	if (d->dead(val, len, d->arg))
+		buf_add(&d->keys, key, strlen(key) + 1);
+	return 0;
+}
+
+int
+store_delete_if(struct store *s, DB_TXN *txn, enum store_db db,
+    int (*dead)(const char *, size_t, void *), void *arg)
+{
+	struct delete_if	 d = { dead, arg, { 0 } };
+	size_t			 off;
+	int			 rc;
+
+	/* Collected first: deleting under the scan's cursor would skip. */
+	if ((rc = store_scan(s, txn, db, "", collect_dead, &d)) != STORE_OK)
+		goto out;
+	if (!buf_ok(&d.keys)) {
+		rc = STORE_FAIL;
+		goto out;
+	}
+	for (off = 0; off < d.keys.len; off += strlen(d.keys.p + off) + 1)
+		if ((rc = store_del(s, txn, db, d.keys.p + off)) != STORE_OK &&
+		    rc != STORE_NOTFOUND)
+			goto out;
+	rc = STORE_OK;
+out:
+	buf_free(&d.keys);
+	return rc;
+}

@@ -98,6 +98,13 @@ int	 store_scan(struct store *, DB_TXN *, enum store_db,
 	    const char *prefix, store_each_fn fn, void *arg);
 
 /*
+ * Delete, inside txn, every record of db for which dead(val, len, arg)
+ * returns non-zero (expired sessions, states).
+ */
+int	 store_delete_if(struct store *, DB_TXN *, enum store_db,
+	    int (*dead)(const char *val, size_t len, void *arg), void *arg);
+
+/*
  * Next value of a named counter in SDB_META ("seq:<name>"), inside txn.
  */
 int	 store_next_id(struct store *, DB_TXN *, const char *name,

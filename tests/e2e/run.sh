@@ -35,7 +35,11 @@ for server in $servers; do
 	if ! "$root/service.sh" start > "$tmp/start.log" 2>&1; then
 		cat "$tmp/start.log"; rc=1; total_f=$((total_f + 1)); continue
 	fi
+	member_pw=member-$password
+	printf '%s\n' "$member_pw" | "$root/service.sh" ctl user add mia \
+		--workspace default > /dev/null
 	out=$(E2E_BASE=http://127.0.0.1:$port E2E_PASSWORD=$password \
+		E2E_MEMBER_PASSWORD=$member_pw \
 		E2E_FAKEX=$fake_url E2E_SERVER=$server \
 		E2E_ARTIFACTS=$here/artifacts/$server node "$here/smoke.js" 2>&1) || rc=1
 	printf '%s\n' "$out"

@@ -8,6 +8,7 @@ const path = require("path");
 
 const BASE = process.env.E2E_BASE;
 const PASSWORD = process.env.E2E_PASSWORD;
+const MEMBER_PASSWORD = process.env.E2E_MEMBER_PASSWORD;
 const FAKEX = process.env.E2E_FAKEX;
 const SERVER = process.env.E2E_SERVER || "apache";
 const ART = process.env.E2E_ARTIFACTS || path.join(__dirname, "artifacts");
@@ -126,6 +127,44 @@ async function shots(page, name) {
 			expect(id === "client_secret", "Tab from Client ID went to " + id);
 		});
 
+		await fake("POST", "/_fake/users", { id: "2244994945", username: "XDevelopers",
+			name: "X Developers" });
+		const memberContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+		const m = await memberContext.newPage();
+		m.setDefaultTimeout(15000);
+
+		await step(m, "a member signs in and opens Channels", async () => {
+			await m.goto(BASE + "/app/channels");
+			await m.waitForURL(/\/login/);
+			await m.getByLabel("User name").fill("mia");
+			await m.getByLabel("Password").fill(MEMBER_PASSWORD);
+			await m.getByRole("button", { name: "Sign in" }).click();
+			await m.waitForURL(BASE + "/app/channels");
+			expect(await m.locator("#no-channels").isVisible(), "channels not empty");
+		});
+
+		await step(m, "Connect → X (Twitter) → OAuth, deny on X: Connection cancelled", async () => {
+			await m.locator("#connect-oauth").click();
+			await m.waitForURL(FAKEX + "/**");
+			await m.locator("#deny").click();
+			await m.waitForURL(/n=cancelled/);
+			expect((await m.locator("main").innerText()).includes("Connection cancelled"),
+				"no cancelled notice");
+		});
+
+		await step(m, "Connect → X (Twitter) → OAuth, approve: back with the account active", async () => {
+			await m.getByRole("link", { name: "OAuth" }).click();
+			await m.waitForURL(FAKEX + "/**");
+			await shot(m, "x-consent");
+			await m.locator("select#user").selectOption("2244994945");
+			await m.locator("#approve").click();
+			await m.waitForURL(BASE + "/app/channels?n=connected");
+			const row = m.locator("#channels tbody tr").first();
+			expect((await row.innerText()).includes("@XDevelopers"), "handle missing");
+			expect((await row.locator(".badge").innerText()) === "active", "not active");
+			await shots(m, "channels");
+		});
+
 		await step(page, "Disable, then Test says disabled by admin", async () => {
 			await page.goto(BASE + PAGE);
 			await page.getByLabel("Disable").check();
@@ -135,6 +174,16 @@ async function shots(page, name) {
 			await page.locator("#test-result").waitFor();
 			expect((await page.locator("#test-result").innerText())
 				.includes("X (Twitter) integration disabled by admin"), "no disabled message");
+		});
+
+		await step(m, "disabled: the member sees why instead of Connect; the channel stays", async () => {
+			await m.goto(BASE + "/app/channels");
+			expect(await m.locator("#connect-oauth").count() === 0, "Connect still shown");
+			expect((await m.locator("#connect-unavailable").innerText())
+				.includes("X (Twitter) integration disabled by admin"), "no reason shown");
+			expect((await m.locator("#channels .badge").first().innerText()) === "active",
+				"existing channel not active");
+			await page.goto(BASE + PAGE);
 			await page.getByLabel("Enable").check();
 			await page.getByRole("button", { name: "Save" }).click();
 			await page.waitForURL(/n=saved/);

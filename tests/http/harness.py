@@ -6,6 +6,7 @@ a browser-like HTTP client with a cookie jar that never follows redirects.
 Runners call check(name, fn) for each case and finish() at the end, which
 prints "N passed, N failed".
 """
+import html
 import http.client
 import json
 import os
@@ -141,6 +142,28 @@ class Client:
         assert r.status == expect, r
         return r
 
+    def follow_to_x(self, fake, user_id, decision="approve"):
+        """Start a connect, answer X's consent page, and return where X
+        sends the browser back to (our callback URL, with its query)."""
+        r = self.get("/api/v1/auth/twitter")
+        assert r.status == 302, r
+        page = fake.browser("GET", r.header("location"))
+        assert page.status == 200, page
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" '
+                               r'value="([^"]*)"', page.text))
+        form = {k: html.unescape(v) for k, v in form.items()}
+        form["decision"] = decision
+        form["user_id"] = user_id
+        back = fake.browser("POST", "/i/oauth2/authorize/decide", form)
+        assert back.status == 302, back
+        return back.header("location")
+
+    def connect(self, fake, user_id, decision="approve"):
+        """The whole OAuth connect; returns our answer to the callback."""
+        url = self.follow_to_x(fake, user_id, decision)
+        u = urllib.parse.urlsplit(url)
+        return self.get(u.path + "?" + u.query, raw_path=True)
+
     def session(self):
         r = self.get("/api/v1/session", headers={"Accept": "application/json"})
         assert r.status == 200, r
@@ -169,6 +192,24 @@ class FakeX:
         data = r.read()
         conn.close()
         return json.loads(data) if data else None
+
+    def browser(self, method, url, form=None):
+        """A request to the fake as a browser makes it (no redirects)."""
+        u = urllib.parse.urlsplit(url)
+        path = u.path + ("?" + u.query if u.query else "")
+        body = urllib.parse.urlencode(form).encode() if form else None
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request(method, path, body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = [(k.lower(), v) for k, v in r.getheaders()]
+        conn.close()
+        return Response(r.status, hdrs, data)
+
+    def requests(self, path=None):
+        q = "?path=" + urllib.parse.quote(path) if path else ""
+        return self.call("GET", "/_fake/requests" + q)["requests"]
 
     def stop(self):
         self.proc.terminate()

@@ -24,6 +24,8 @@ static const struct {
 	{ "sess", suite_sess },
 	{ "opt", suite_opt },
 	{ "xapi", suite_xapi },
+	{ "oauth", suite_oauth },
+	{ "channel", suite_channel },
 };
 
 int

@@ -15,5 +15,7 @@ Suite	*suite_user(void);
 Suite	*suite_sess(void);
 Suite	*suite_opt(void);
 Suite	*suite_xapi(void);
+Suite	*suite_oauth(void);
+Suite	*suite_channel(void);
 
 #endif
