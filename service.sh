@@ -18,7 +18,7 @@ PROG=${0##*/}
 # The programs the route map knows; a missing one is simply not routed.
 CGI_NAMES=(login admin channels callback cookie publish)
 BUILD_PKGS=(autoconf automake libtool pkg-config gcc make libdb5.3-dev
-            libjansson-dev libcurl4-openssl-dev libssl-dev check)
+            libjansson-dev libcurl4-openssl-dev libssl-dev check libunistring-dev)
 # apache2-bin, not apache2: the rendered config needs only the binary and
 # its modules, and apache2 would also install and start a system site on
 # port 80 that nobody asked for.
@@ -31,7 +31,8 @@ PASS_NAMES=(BASE_URL SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID
             TWITTER_CLIENT_SECRET X_API_BASE_URL X_AUTHORIZE_URL X_WEB_BASE_URL
             SOSYABOT_CA_BUNDLE)
 # service.sh's own settings: never passed to the programs.
-OWN_NAMES=(SOSYABOT_VAR SOSYABOT_USER SOSYABOT_ENV_FILE SOSYABOT_ADMIN_PASSWORD)
+OWN_NAMES=(SOSYABOT_VAR SOSYABOT_USER SOSYABOT_ENV_FILE SOSYABOT_ADMIN_PASSWORD
+           SOSYABOT_WORKER_INTERVAL)
 APACHE_MODDIR=/usr/lib/apache2/modules
 # FAKE_X=1: the demo app and users registered in the fake X.
 FAKEX_CLIENT_ID=sosyabot-demo
@@ -835,6 +836,40 @@ fakex_status() { # fakex_status 1|0: whether the server runs
     return 0
 }
 
+# --- the worker -----------------------------------------------------------------
+
+# The worker sends what is due: sosyabotctl publish-due every
+# SOSYABOT_WORKER_INTERVAL seconds (30), in its own session so that stop
+# can end the loop and whatever it runs at once.  On shared hosting cron
+# does this instead (doc/publishing.md).
+worker_pid() {
+    local pid
+    pid=$(head -n1 "$RUN/worker.pid" 2>/dev/null || true)
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && printf '%s' "$pid"
+}
+
+start_worker() {
+    stop_worker >/dev/null
+    program_env
+    local tool=$ROOT/tools/sosyabotctl interval=${SOSYABOT_WORKER_INTERVAL:-30}
+    [[ $interval =~ ^[1-9][0-9]*$ ]] || die "SOSYABOT_WORKER_INTERVAL must be a number of seconds"
+    # shellcheck disable=SC2016 # expanded by the worker's own shell
+    local loop='while :; do "$0" publish-due; sleep "$1"; done'
+    local -a cmd=(env -i "${PROGRAM_ENV[@]}" bash -c "$loop" "$tool" "$interval")
+    ((PRIVSEP)) && cmd=(runuser -u "$SVC_USER" -- "${cmd[@]}")
+    (cd "$VAR" && exec setsid "${cmd[@]}") >>"$LOG/worker.log" 2>&1 </dev/null &
+    printf '%s\n' "$!" >"$RUN/worker.pid"
+}
+
+stop_worker() {
+    local pid
+    if pid=$(worker_pid); then
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        say "Stopped the worker (pid $pid)"
+    fi
+    rm -f "$RUN/worker.pid"
+}
+
 # --- commands -----------------------------------------------------------------
 
 random_password() { # random_password [LENGTH]: letters and digits (20)
@@ -899,6 +934,7 @@ cmd_start() {
     fi
     start_server
     trap - EXIT
+    start_worker
     find_running || true
     say "Sosyabot is running at $BASE_URL/ ($SERVER, pid ${RUNNING_PID:-?}, data in $VAR)"
     if [[ -n $FIRST_ADMIN_PASSWORD ]]; then
@@ -914,6 +950,7 @@ cmd_stop() {
     if ! find_running; then
         say "Sosyabot is not running (instance $VAR)"
         rm -f "$RUN/httpd.pid" "$RUN/lighttpd.pid"
+        stop_worker
         stop_fakex
         return 0
     fi
@@ -942,12 +979,19 @@ cmd_stop() {
     done
     rm -f "$(pid_file "$server")"
     say "Stopped $server (pid $pid)"
+    stop_worker
     stop_fakex
 }
 
 cmd_status() {
     if find_running; then
         say "Sosyabot is running at $(instance_info url)/ ($RUNNING_SERVER, pid $RUNNING_PID, data in $VAR)"
+        local w
+        if w=$(worker_pid); then
+            say "Worker (publish-due every ${SOSYABOT_WORKER_INTERVAL:-30} s) runs, pid $w"
+        else
+            warn "the worker does not run: scheduled posts wait until ./$PROG restart"
+        fi
         fakex_status 1
         return 0
     fi

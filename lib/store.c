@@ -65,7 +65,7 @@ struct store {
 
 static const char *const names[STORE_NDB] = {
 	"options", "users", "workspaces", "sessions",
-	"states", "channels", "posts", "meta",
+	"states", "channels", "posts", "meta", "due",
 };
 
 /* One line on stderr, written with a single call so lines of

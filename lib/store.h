@@ -34,6 +34,7 @@ enum store_db {
 	SDB_CHANNELS,	/* channel id -> channel record */
 	SDB_POSTS,	/* post id -> post record */
 	SDB_META,	/* counters and bookkeeping */
+	SDB_DUE,	/* "<epoch>/<workspace>/<post id>" -> "": what is due */
 	STORE_NDB
 };
 

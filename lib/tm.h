@@ -15,4 +15,12 @@ void	 tm_human(time_t, char out[32]);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ" (seconds optional); -1 on anything else. */
 time_t	 tm_parse_rfc3339(const char *);
 
+/* An IANA zone name that exists on this system ("Europe/Istanbul"). */
+int	 tm_zone_ok(const char *);
+/*
+ * Parse a form's "YYYY-MM-DDTHH:MM" as a wall-clock time in zone tz
+ * (NULL: UTC); -1 when malformed or the zone is unknown.
+ */
+time_t	 tm_parse_local(const char *, const char *tz);
+
 #endif

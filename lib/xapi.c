@@ -105,6 +105,7 @@ local_fail(struct xhttp_resp *r, const char *why)
 	memset(r, 0, sizeof(*r));
 	r->fail = XHTTP_NOT_SENT;
 	r->rl_limit = r->rl_remaining = r->rl_reset = -1;
+	r->app_remaining = r->app_reset = -1;
 	snprintf(r->err, sizeof(r->err), "%s", why);
 }
 
@@ -427,4 +428,110 @@ xapi_revoke(const struct cfg *cfg, const char *client_id,
 	buf_wipe(&up);
 	buf_wipe(&form);
 	return rc;
+}
+
+/*
+ * A created post's id from a 2xx answer; -1 when there is none.  A 200
+ * can carry an "errors" array instead of data (a refusal): *refused is
+ * set then, with X's message in d.
+ */
+static int
+parse_post(const struct xhttp_resp *r, struct xpost *p, int *refused,
+    char *d, size_t n)
+{
+	json_t		*j, *errs;
+	const char	*id, *msg;
+	int		 rc = -1;
+
+	*refused = 0;
+	j = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
+	id = json_string_value(json_object_get(json_object_get(j, "data"),
+	    "id"));
+	if (id != NULL && *id != '\0' && strlen(id) <= 20 &&
+	    id[strspn(id, "0123456789")] == '\0') {
+		rc = (p->id = strdup(id)) != NULL ? 0 : -1;
+		goto out;
+	}
+	errs = json_object_get(j, "errors");
+	if (json_is_array(errs) && json_array_size(errs) > 0) {
+		*refused = 1;
+		msg = json_string_value(json_object_get(json_array_get(errs, 0),
+		    "detail"));
+		if (msg == NULL)
+			msg = json_string_value(json_object_get(
+			    json_array_get(errs, 0), "message"));
+		say(d, n, "X refused the post: %.180s", msg ? msg : "no reason");
+	}
+out:
+	json_decref(j);
+	return rc;
+}
+
+enum xres
+xapi_tweet(const struct cfg *cfg, const char *access_token, const char *text,
+    struct xpost *p, char *detail, size_t detaillen)
+{
+	static const char	*dup = "duplicate content";
+	struct buf		 url = { 0 }, auth = { 0 };
+	struct xhttp_resp	 r;
+	struct xhttp_req	 rq;
+	const char		*hdrs[4];
+	json_t			*body;
+	char			*json = NULL;
+	enum xres		 rc;
+	int			 refused;
+
+	memset(p, 0, sizeof(*p));
+	p->rl_remaining = p->rl_reset = p->app_remaining = p->app_reset = -1;
+	if (!b64token(access_token)) {
+		say(detail, detaillen, "the stored access token is malformed");
+		return XRES_NOT_SENT;
+	}
+	body = json_pack("{s:s}", "text", text);
+	json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	api_url(&url, cfg, "/2/tweets");
+	buf_addf(&auth, "Authorization: Bearer %s", access_token);
+	if (json == NULL || !buf_ok(&url) || !buf_ok(&auth))
+		local_fail(&r, "out of memory");
+	else {
+		hdrs[0] = buf_str(&auth);
+		hdrs[1] = "Content-Type: application/json";
+		hdrs[2] = "Accept: application/json";
+		hdrs[3] = NULL;
+		memset(&rq, 0, sizeof(rq));
+		rq.method = "POST";
+		rq.url = buf_str(&url);
+		rq.headers = hdrs;
+		rq.body = json;
+		rq.bodylen = strlen(json);
+		xhttp_do(cfg, &rq, &r);
+	}
+	p->rl_remaining = r.rl_remaining;
+	p->rl_reset = r.rl_reset;
+	p->app_remaining = r.app_remaining;
+	p->app_reset = r.app_reset;
+	rc = outcome(&r, detail, detaillen);
+	if (rc == XRES_OK && parse_post(&r, p, &refused, detail,
+	    detaillen) != 0) {
+		/* A 2xx we cannot read may still have created the post. */
+		rc = refused ? XRES_REFUSED : XRES_UNEXPECTED;
+		if (!refused)
+			say(detail, detaillen, "X's answer could not be read "
+			    "(HTTP %ld)", r.status);
+	}
+	if (rc == XRES_REFUSED && r.status == 403 && strstr(detail, dup))
+		p->duplicate = 1;
+	xhttp_free(&r);
+	buf_free(&url);
+	buf_wipe(&auth);
+	free(json);
+	return rc;
+}
+
+void
+xapi_post_free(struct xpost *p)
+{
+	free(p->id);
+	p->id = NULL;
 }

@@ -93,4 +93,27 @@ enum xres xapi_revoke(const struct cfg *, const char *client_id,
 	    const char *client_secret, const char *access_token,
 	    char *detail, size_t detaillen);
 
+/* What POST /2/tweets gave back.  Free with xapi_post_free. */
+struct xpost {
+	char		*id;		/* the new post's id on XRES_OK */
+	int		 duplicate;	/* refused as duplicate content */
+	long long	 rl_remaining;	/* the user's budget, -1 unknown */
+	long long	 rl_reset;	/* when it refills (epoch), -1 */
+	long long	 app_remaining;	/* the app's 24-hour budget, -1 */
+	long long	 app_reset;
+};
+
+/*
+ * Create a post: POST /2/tweets {"text"} with the user's token.
+ * XRES_OK: created (p->id).  XRES_REFUSED: a definite refusal (400, 403,
+ * or a 200 carrying an errors array) with X's reason in detail.
+ * XRES_UNAUTHORIZED: the token is dead.  XRES_RATE_LIMITED: 429.
+ * XRES_NOT_SENT: provably never reached X.  XRES_NO_ANSWER and
+ * XRES_UNEXPECTED (5xx, an unreadable 2xx): the post may or may not
+ * exist — never resend on your own.
+ */
+enum xres xapi_tweet(const struct cfg *, const char *access_token,
+	    const char *text, struct xpost *p, char *detail, size_t detaillen);
+void	 xapi_post_free(struct xpost *);
+
 #endif

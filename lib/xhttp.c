@@ -189,12 +189,16 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		x->resp->rl_limit = x->resp->rl_remaining = -1;
 		x->resp->rl_reset = -1;
+		x->resp->app_remaining = x->resp->app_reset = -1;
 		return len;
 	}
 	header_number(p, len, "x-rate-limit-limit", &x->resp->rl_limit);
 	header_number(p, len, "x-rate-limit-remaining",
 	    &x->resp->rl_remaining);
 	header_number(p, len, "x-rate-limit-reset", &x->resp->rl_reset);
+	header_number(p, len, "x-app-limit-24hour-remaining",
+	    &x->resp->app_remaining);
+	header_number(p, len, "x-app-limit-24hour-reset", &x->resp->app_reset);
 	return len;
 }
 
@@ -266,6 +270,7 @@ xhttp_do(const struct cfg *cfg, const struct xhttp_req *rq,
 	memset(rs, 0, sizeof(*rs));
 	rs->fail = XHTTP_NOT_SENT;
 	rs->rl_limit = rs->rl_remaining = rs->rl_reset = -1;
+	rs->app_remaining = rs->app_reset = -1;
 	x.resp = rs;
 	x.toolarge = 0;
 	ebuf[0] = '\0';

@@ -43,6 +43,8 @@ struct xhttp_resp {
 	long long	 rl_limit;	/* x-rate-limit-limit, -1 if absent */
 	long long	 rl_remaining;	/* x-rate-limit-remaining, -1 */
 	long long	 rl_reset;	/* x-rate-limit-reset (epoch), -1 */
+	long long	 app_remaining;	/* x-app-limit-24hour-remaining, -1 */
+	long long	 app_reset;	/* x-app-limit-24hour-reset, -1 */
 	char		 err[256];	/* the reason when fail != XHTTP_OK */
 };
 

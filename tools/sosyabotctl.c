@@ -4,6 +4,7 @@
  * region files take the owner of whoever creates them.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "cfg.h"
 #include "crypto.h"
 #include "opt.h"
+#include "outbox.h"
+#include "post.h"
 #include "store.h"
 #include "user.h"
 
@@ -361,6 +364,89 @@ cmd_verify(int argc, char **argv)
 	return bad;
 }
 
+struct due {
+	struct store		*st;
+	const struct crypto_key	*key;
+	size_t			 sent, posted;
+};
+
+static void
+watchdog(int sig)
+{
+	static const char msg[] = "sosyabotctl: a delivery took too long; "
+	    "stopped (it will show as unknown, never resent)\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* One due post: claim what is due, then send each claimed delivery. */
+static int
+send_due(const char *ws, const char *id, void *arg)
+{
+	struct due	*d = arg;
+	struct post	 p;
+	char		**claimed;
+	const char	*res;
+	size_t		 n, i;
+
+	if (post_take_due(d->st, ws, id, time(NULL), &claimed, &n) != STORE_OK)
+		return 0;
+	if (n > 0 && post_get(d->st, NULL, ws, id, &p) == STORE_OK) {
+		for (i = 0; i < n; i++) {
+			/* Each call to X is bounded; a stuck one ends here. */
+			alarm(90);
+			res = outbox_send(d->st, &cfg, d->key, ws, id, claimed[i],
+			    p.text, time(NULL));
+			alarm(0);
+			d->sent++;
+			d->posted += res && strcmp(res, "posted") == 0;
+		}
+		post_free(&p);
+	}
+	for (i = 0; i < n; i++)
+		free(claimed[i]);
+	free(claimed);
+	return 0;
+}
+
+static int
+cmd_publish_due(int argc, char **argv)
+{
+	struct due		 d;
+	struct crypto_key	*k;
+	long			 max = 1000;
+	int			 rc;
+
+	if (argc == 2 && strcmp(argv[0], "--max") == 0)
+		max = strtol(argv[1], NULL, 10);
+	else if (argc != 0)
+		return fail("%s", "usage: sosyabotctl publish-due [--max N]");
+	if (max < 1)
+		return fail("%s", "--max takes a positive number");
+	if ((k = load_key()) == NULL)
+		return 1;
+	memset(&d, 0, sizeof(d));
+	if ((d.st = open_store(0)) == NULL) {
+		crypto_key_free(k);
+		return 1;
+	}
+	d.key = k;
+	signal(SIGALRM, watchdog);
+	rc = post_each_due(d.st, time(NULL), (size_t)max, send_due, &d);
+	/* The scheduler runs often: a good time to trim the log. */
+	store_checkpoint(d.st);
+	store_close(d.st);
+	crypto_key_free(k);
+	if (rc != STORE_OK)
+		return fail("publish-due: %s", rc_text(rc));
+	if (d.sent)
+		printf("%zu sent, %zu posted\n", d.sent, d.posted);
+	return 0;
+}
+
 static const struct cmd cmds[] = {
 	{ "init", NULL, "init", cmd_init },
 	{ "user", "add", "user add NAME --workspace W [--admin] < password",
@@ -374,6 +460,7 @@ static const struct cmd cmds[] = {
 	{ "options", "set", "options set KEY VALUE|- (- reads it from stdin)", cmd_opt_set },
 	{ "options", "unset", "options unset KEY", cmd_opt_unset },
 	{ "verify", NULL, "verify", cmd_verify },
+	{ "publish-due", NULL, "publish-due [--max N]", cmd_publish_due },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))

@@ -21,4 +21,26 @@ document.addEventListener("DOMContentLoaded", function () {
 			else if (document.execCommand("copy")) done();
 		});
 	});
+
+	// The live counter: X's weighted length as you type (the server
+	// counts again and has the last word).
+	var text = document.getElementById("text");
+	var counter = document.getElementById("counter");
+	if (text && counter && window.sosyabotTweetLength) {
+		var max = Number(counter.getAttribute("data-max")) || 280;
+		var update = function () {
+			var r = window.sosyabotTweetLength(text.value);
+			counter.textContent = r.weightedLength + " / " + max;
+			counter.classList.toggle("over", !r.valid && r.weightedLength > 0);
+		};
+		text.addEventListener("input", update);
+		update();
+	}
+	// Scheduled times are wall-clock times in the browser's zone.
+	var tz = document.getElementById("tz");
+	if (tz && window.Intl) {
+		tz.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+		var note = document.getElementById("tz-note");
+		if (note && tz.value) note.textContent = "(" + tz.value + ")";
+	}
 });

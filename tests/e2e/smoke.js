@@ -165,6 +165,24 @@ async function shots(page, name) {
 			await shots(m, "channels");
 		});
 
+		await step(m, "Publishing: the counter moves, Publish now, the post is on X", async () => {
+			await m.getByRole("link", { name: "Publishing" }).click();
+			await m.waitForURL(BASE + "/app/publishing");
+			const text = "Hello from the smoke test " + Date.now() + " https://example.com 🎉";
+			await m.locator("#text").fill(text);
+			const count = await m.locator("#counter").innerText();
+			// 26 + 13 digits + 2 spaces = 41, the URL as 23, the emoji as 2: 66.
+			expect(count.startsWith("66 / 280"), "counter says " + count);
+			await m.getByRole("button", { name: "Publish now" }).click();
+			await m.waitForURL(/n=sent/);
+			const timeline = await fake("GET", "/_fake/timeline?user=2244994945");
+			expect(timeline.data.length > 0 && timeline.data[0].text === text,
+				"not on the fake X's timeline");
+			const link = m.locator(`a.on-x[href="https://x.com/XDevelopers/status/${timeline.data[0].id}"]`);
+			expect(await link.count() === 1, "the history does not link to the post");
+			await shots(m, "publishing");
+		});
+
 		await step(page, "Disable, then Test says disabled by admin", async () => {
 			await page.goto(BASE + PAGE);
 			await page.getByLabel("Disable").check();
@@ -176,13 +194,19 @@ async function shots(page, name) {
 				.includes("X (Twitter) integration disabled by admin"), "no disabled message");
 		});
 
-		await step(m, "disabled: the member sees why instead of Connect; the channel stays", async () => {
+		await step(m, "disabled: the member sees why instead of Connect; the channel still publishes", async () => {
 			await m.goto(BASE + "/app/channels");
 			expect(await m.locator("#connect-oauth").count() === 0, "Connect still shown");
 			expect((await m.locator("#connect-unavailable").innerText())
 				.includes("X (Twitter) integration disabled by admin"), "no reason shown");
 			expect((await m.locator("#channels .badge").first().innerText()) === "active",
 				"existing channel not active");
+			await m.goto(BASE + "/app/publishing");
+			await m.locator("#text").fill("Still publishing while disabled " + Date.now());
+			await m.getByRole("button", { name: "Publish now" }).click();
+			await m.waitForURL(/n=sent/);
+			expect(await m.locator("article.post").first().locator('[data-state="posted"]').count() === 1,
+				"the existing channel could not publish while disabled");
 			await page.goto(BASE + PAGE);
 			await page.getByLabel("Enable").check();
 			await page.getByRole("button", { name: "Save" }).click();

@@ -26,6 +26,8 @@ static const struct {
 	{ "xapi", suite_xapi },
 	{ "oauth", suite_oauth },
 	{ "channel", suite_channel },
+	{ "post", suite_post },
+	{ "tweetlen", suite_tweetlen },
 };
 
 int

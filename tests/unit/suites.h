@@ -17,5 +17,7 @@ Suite	*suite_opt(void);
 Suite	*suite_xapi(void);
 Suite	*suite_oauth(void);
 Suite	*suite_channel(void);
+Suite	*suite_post(void);
+Suite	*suite_tweetlen(void);
 
 #endif
