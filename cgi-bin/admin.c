@@ -16,7 +16,10 @@
 
 #define X_PATH	"/admin/api-integration/x-twitter"
 
-enum { F_CLIENT_ID, F_CLIENT_SECRET, F_STATUS, F_ACTION, F_NOTICE, F__MAX };
+enum {
+	F_CLIENT_ID, F_CLIENT_SECRET, F_STATUS, F_ACTION, F_NOTICE,
+	F_WEB_BEARER, F_WEB_QUERY_ID, F__MAX
+};
 
 static const struct field fields[F__MAX] = {
 	[F_CLIENT_ID] = { "client_id", valid_cred },
@@ -24,6 +27,8 @@ static const struct field fields[F__MAX] = {
 	[F_STATUS] = { "status", valid_status },
 	[F_ACTION] = { "action", valid_word },
 	[F_NOTICE] = { "n", valid_word },
+	[F_WEB_BEARER] = { "web_bearer", valid_cred },
+	[F_WEB_QUERY_ID] = { "web_query_id", valid_cred },
 };
 
 static const char *
@@ -87,6 +92,37 @@ show_test(struct ctx *c, const struct test_result *t)
 		    "X gave an unexpected answer", t->detail);
 	}
 	out_html(&c->out, "</section>\n");
+}
+
+/* Cookie connect's two settings: they rotate at X without notice. */
+static void
+web_card(struct ctx *c)
+{
+	char	*bearer, *qid;
+
+	bearer = opt_get_or(c->store, OPT_WEB_BEARER, OPT_WEB_BEARER_DEFAULT);
+	qid = opt_get_or(c->store, OPT_WEB_QUERY_ID, OPT_WEB_QUERY_ID_DEFAULT);
+	out_html(&c->out, "<section class=\"card\" id=\"web-settings\">"
+	    "<h2>Cookie connect (unofficial)</h2>\n<p>Users can connect an "
+	    "account with its browser cookies; that path uses X's web "
+	    "endpoints, which need the public bearer token of X's web app and "
+	    "the current queryId of its CreateTweet call. X changes them "
+	    "without notice: when cookie posts fail with code 34, update the "
+	    "queryId here. Leave a field empty to use the built-in value.</p>\n"
+	    "<form method=\"post\" action=\"%s" X_PATH "\" class=\"stack\">",
+	    c->cfg.base_path);
+	page_csrf(c);
+	out_html(&c->out, "\n<label for=\"web_query_id\">CreateTweet "
+	    "queryId</label>\n<input id=\"web_query_id\" name=\"web_query_id\" "
+	    "spellcheck=\"false\" value=\"%s\">\n<label for=\"web_bearer\">"
+	    "Web bearer token</label>\n<input id=\"web_bearer\" "
+	    "name=\"web_bearer\" spellcheck=\"false\" value=\"%s\">\n"
+	    "<div class=\"actions\"><button type=\"submit\" name=\"action\" "
+	    "value=\"save_web\" class=\"secondary\">Save cookie connect "
+	    "settings</button></div></form></section>\n", qid ? qid : "",
+	    bearer ? bearer : "");
+	free(bearer);
+	free(qid);
 }
 
 static void
@@ -175,6 +211,7 @@ show_form(struct ctx *c, int status, const char *notice, enum notice kind,
 		    "secret</button></form>\n");
 	}
 	out_html(&c->out, "</section>\n");
+	web_card(c);
 	page_end(c);
 	xcreds_free(&x);
 }
@@ -240,6 +277,35 @@ save(struct ctx *c)
 }
 
 static void
+save_web(struct ctx *c)
+{
+	struct opt_change	 ch[2];
+	size_t			 n = 0;
+	int			 rc;
+
+	if (req_present(&c->req, F_WEB_QUERY_ID))
+		ch[n++] = (struct opt_change){ OPT_WEB_QUERY_ID,
+		    req_get(&c->req, F_WEB_QUERY_ID) };
+	if (req_present(&c->req, F_WEB_BEARER))
+		ch[n++] = (struct opt_change){ OPT_WEB_BEARER,
+		    req_get(&c->req, F_WEB_BEARER) };
+	/* A value its validator refused is NULL here: refuse the save. */
+	if ((n > 0 && ch[0].val == NULL) || (n > 1 && ch[1].val == NULL) ||
+	    (rc = opt_apply(c->store, NULL, ch, n)) == STORE_ABORT) {
+		show_form(c, 400, "The queryId is 8 to 64 letters, digits, _ or "
+		    "-; the bearer token 20 to 300 URL-safe characters. Nothing "
+		    "was saved.", NOTICE_ERROR, NULL);
+		return;
+	}
+	if (rc != STORE_OK) {
+		app_store_error(c, rc);
+		return;
+	}
+	app_log(c, "admin %s saved the cookie connect settings", c->user.name);
+	app_redirect(c, X_PATH "?n=saved");
+}
+
+static void
 remove_secret(struct ctx *c)
 {
 	int	 rc;
@@ -292,6 +358,8 @@ post_x(struct ctx *c)
 		test(c);
 	else if (action && strcmp(action, "remove_secret") == 0)
 		remove_secret(c);
+	else if (action && strcmp(action, "save_web") == 0)
+		save_web(c);
 	else
 		out_error(&c->out, 400, "Unknown action: choose Save, Test "
 		    "credentials or Remove stored secret.");

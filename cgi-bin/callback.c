@@ -26,20 +26,6 @@ static const struct field fields[F__MAX] = {
 	[F_ERROR] = { "error", valid_line },
 };
 
-/* A page with a heading, a sentence and the way back to the channels. */
-static void
-problem(struct ctx *c, int status, const char *title, const char *text)
-{
-	out_status(&c->out, status);
-	page_begin(c, title);
-	out_html(&c->out, "<h1>%s</h1>\n", title);
-	page_notice(c, NOTICE_ERROR, text);
-	out_html(&c->out, "<p><a class=\"button secondary\" "
-	    "href=\"%s/app/channels\">Back to channels</a></p>\n",
-	    c->cfg.base_path);
-	page_end(c);
-}
-
 /* The integration's credentials, or an answer saying why not (403). */
 static int
 usable(struct ctx *c, struct xcreds *x)
@@ -52,7 +38,7 @@ usable(struct ctx *c, struct xcreds *x)
 		return 0;
 	}
 	if ((why = opt_x_refusal(x)) != NULL) {
-		problem(c, 403, "X (Twitter) is not available", why);
+		page_problem(c, 403, "X (Twitter) is not available", why);
 		xcreds_free(x);
 		return 0;
 	}
@@ -135,18 +121,18 @@ token_problem(struct ctx *c, enum xres r, const char *detail)
 	case XRES_REFUSED:
 		buf_addf(&b, "X refused the authorization (%s). Start again "
 		    "from Channels.", detail);
-		problem(c, 400, "Connection failed", buf_str(&b));
+		page_problem(c, 400, "Connection failed", buf_str(&b));
 		break;
 	case XRES_NOT_SENT:
 	case XRES_NO_ANSWER:
 		buf_addf(&b, "Could not reach X: %s. Start again from Channels "
 		    "in a moment.", detail);
-		problem(c, 502, "Connection failed", buf_str(&b));
+		page_problem(c, 502, "Connection failed", buf_str(&b));
 		break;
 	default:
 		buf_addf(&b, "X gave an unexpected answer (%s). Start again "
 		    "from Channels.", detail);
-		problem(c, 502, "Connection failed", buf_str(&b));
+		page_problem(c, 502, "Connection failed", buf_str(&b));
 		break;
 	}
 	app_log(c, "oauth: token exchange failed: %s", detail);
@@ -173,7 +159,7 @@ finish(struct ctx *c)
 	memset(&tok, 0, sizeof(tok));
 	memset(&u, 0, sizeof(u));
 	if (state == NULL) {
-		problem(c, 400, "Connection failed", "X sent you back without "
+		page_problem(c, 400, "Connection failed", "X sent you back without "
 		    "a valid state. Start again from Channels.");
 		return;
 	}
@@ -181,7 +167,7 @@ finish(struct ctx *c)
 		if (t == TAKE_FAIL)
 			app_store_error(c, STORE_FAIL);
 		else
-			problem(c, 400, "Connection failed", take_problem(t));
+			page_problem(c, 400, "Connection failed", take_problem(t));
 		return;
 	}
 	/* A denial comes back without a code (RFC 6749: error=...). */
@@ -193,7 +179,7 @@ finish(struct ctx *c)
 		return;
 	if ((secret = opt_x_secret(c->store, &c->cfg, c->key, &x)) == NULL ||
 	    (verifier = oauth_verifier(c->key, state)) == NULL) {
-		problem(c, 500, "Connection failed", "The app's Client Secret "
+		page_problem(c, 500, "Connection failed", "The app's Client Secret "
 		    "could not be opened. An administrator should save it "
 		    "again.");
 		goto out;
@@ -208,7 +194,7 @@ finish(struct ctx *c)
 	if ((r = xapi_me(&c->cfg, tok.access_token, &u, detail,
 	    sizeof(detail))) != XRES_OK) {
 		app_log(c, "oauth: users/me failed: %s", detail);
-		problem(c, 502, "Connection failed", "X issued a token but would "
+		page_problem(c, 502, "Connection failed", "X issued a token but would "
 		    "not say which account it belongs to. Start again from "
 		    "Channels.");
 		goto out;

@@ -31,6 +31,11 @@ static const struct {
 	    "access, so nothing was connected." },
 	{ "disconnected", NOTICE_OK, "Channel disconnected, and its access "
 	    "revoked at X." },
+	{ "cookie_connected", NOTICE_OK, "X account connected with browser "
+	    "cookies." },
+	{ "cookie_unverified", NOTICE_INFO, "Connected, unverified: X could "
+	    "not check the cookies right now. The first post that goes through "
+	    "verifies the channel." },
 	{ "disconnected_norevoke", NOTICE_INFO, "Channel disconnected. X could "
 	    "not be asked to revoke its access; you can remove the app under "
 	    "Settings → Security and account access → Apps and sessions on "
@@ -81,6 +86,9 @@ channel_row(struct ctx *c, const struct channel *ch)
 		out_html(&c->out, "<a class=\"button secondary\" "
 		    "href=\"%s/api/v1/auth/twitter\">Reconnect</a> ",
 		    c->cfg.base_path);
+	else if (strcmp(st, "needs_reconnect") == 0)
+		out_html(&c->out, "<a class=\"button secondary\" "
+		    "href=\"#cookie-connect\">Connect again</a> ");
 	out_html(&c->out, "<form method=\"post\" action=\"%s/app/channels/%s/"
 	    "disconnect\" class=\"inline\">", c->cfg.base_path, ch->id);
 	page_csrf(c);
@@ -117,6 +125,48 @@ connect_card(struct ctx *c, const struct xcreds *x)
 		out_html(&c->out, "</p>\n");
 	}
 	out_html(&c->out, "</section>\n");
+}
+
+/* Cookie connect: offered whether or not OAuth is configured. */
+static void
+cookie_card(struct ctx *c)
+{
+	out_html(&c->out, "<section class=\"card\" id=\"cookie-connect\">"
+	    "<h2>Connect with browser cookies</h2>\n"
+	    "<div class=\"notice notice-info\" role=\"note\"><p><strong>This "
+	    "uses X's unofficial web endpoints.</strong> It needs no developer "
+	    "app, but it may stop working without notice, and using it may be "
+	    "against X's terms of service. Use it for your own accounts, at "
+	    "your own risk.</p></div>\n"
+	    "<details><summary>How to copy the two cookies</summary><ol>"
+	    "<li>Sign in on <strong>x.com</strong> in your browser as the "
+	    "account to connect.</li>"
+	    "<li>Open the developer tools (F12, or Cmd+Option+I on a Mac) → "
+	    "<strong>Application</strong> (Chrome, Edge) or "
+	    "<strong>Storage</strong> (Firefox) → <strong>Cookies</strong> → "
+	    "<code>https://x.com</code>.</li>"
+	    "<li>Copy the value of <code>auth_token</code> (40 characters) and "
+	    "of <code>ct0</code>.</li>"
+	    "<li>Do not sign out on x.com afterwards: that ends these cookies "
+	    "too.</li></ol></details>\n"
+	    "<form method=\"post\" action=\"%s/api/v1/auth/twitter/"
+	    "unofficial\" class=\"stack\" autocomplete=\"off\">",
+	    c->cfg.base_path);
+	page_csrf(c);
+	out_html(&c->out, "\n<label for=\"auth_token\">auth_token</label>\n"
+	    "<input id=\"auth_token\" name=\"auth_token\" type=\"password\" "
+	    "required spellcheck=\"false\" pattern=\"[0-9a-fA-F]{40}\">\n"
+	    "<label for=\"ct0\">ct0</label>\n<input id=\"ct0\" name=\"ct0\" "
+	    "type=\"password\" required spellcheck=\"false\" "
+	    "pattern=\"[0-9a-fA-F]{32,160}\">\n"
+	    "<label for=\"handle\">Handle <span class=\"hint\">(optional; "
+	    "used when X cannot check the cookies)</span></label>\n"
+	    "<input id=\"handle\" name=\"handle\" placeholder=\"@yourhandle\" "
+	    "spellcheck=\"false\">\n<p class=\"hint\">The cookies are "
+	    "encrypted before they are stored and never shown again.</p>\n"
+	    "<div class=\"actions\"><button type=\"submit\" "
+	    "class=\"secondary\" id=\"connect-cookies\">Connect with "
+	    "cookies</button></div></form></section>\n");
 }
 
 static void
@@ -156,6 +206,7 @@ get_channels(struct ctx *c)
 	}
 	out_html(&c->out, "</section>\n");
 	connect_card(c, &x);
+	cookie_card(c);
 	page_end(c);
 	xcreds_free(&x);
 	channel_list_free(list, n);

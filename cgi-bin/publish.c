@@ -85,6 +85,9 @@ check_text(struct ctx *c, struct refusal *r)
 	tweetlen_count(text, strlen(text), &t);
 	if (t.reason == TWEETLEN_EMPTY)
 		return refuse(r, 400, "Write something to post.");
+	if (t.reason == TWEETLEN_NOMEM)
+		return refuse(r, 503, "The server is short of memory; try "
+		    "again.");
 	if (t.reason == TWEETLEN_TOO_LONG)
 		return refuse(r, 400, "The post is %d characters as X counts "
 		    "them; X allows %d.", t.weighted, TWEETLEN_MAX);

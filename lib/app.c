@@ -145,7 +145,7 @@ to_login(struct ctx *c)
 {
 	struct buf	 b = { 0 };
 
-	if (c->route->flags & R_JSON) {
+	if (c->out.json_errors) {
 		out_error(&c->out, 401, "Sign in first.");
 		return;
 	}

@@ -5,6 +5,22 @@
 #include "opt.h"
 #include "valid.h"
 
+/* The web app's bearer token: a URL-safe token, percent escapes allowed. */
+static int
+valid_bearer(const char *s, size_t len)
+{
+	return len >= 20 && len <= 300 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789%._~+/=-") == len;
+}
+
+/* A GraphQL queryId: it goes into a URL path. */
+static int
+valid_query_id(const char *s, size_t len)
+{
+	return len >= 8 && len <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
+}
+
 static const struct {
 	const char	*key;
 	valid_fn	 valid;
@@ -13,6 +29,8 @@ static const struct {
 	{ OPT_X_CLIENT_ID, valid_cred, 0 },
 	{ OPT_X_CLIENT_SECRET, valid_cred, 1 },
 	{ OPT_X_STATUS, valid_status, 0 },
+	{ OPT_WEB_BEARER, valid_bearer, 0 },
+	{ OPT_WEB_QUERY_ID, valid_query_id, 0 },
 };
 
 static int
@@ -148,6 +166,14 @@ present(struct store *st, const char *key, char **val)
 	free(*val);
 	*val = NULL;
 	return 0;
+}
+
+char *
+opt_get_or(struct store *st, const char *key, const char *dflt)
+{
+	char	*v;
+
+	return present(st, key, &v) ? v : strdup(dflt);
 }
 
 int

@@ -18,6 +18,16 @@
 #define OPT_X_CLIENT_ID		"x-twitter_client-id"
 #define OPT_X_CLIENT_SECRET	"x-twitter_client-secret"
 #define OPT_X_STATUS		"x-twitter_integration_status"
+#define OPT_WEB_BEARER		"x-twitter_web-bearer"
+#define OPT_WEB_QUERY_ID	"x-twitter_web-createtweet-queryid"
+
+/*
+ * Cookie connect's defaults: the public bearer token X's web app ships
+ * (twikit's constants.py TOKEN) and a CreateTweet queryId seen in 2026.
+ * Both rotate without notice, hence options an admin can change.
+ */
+#define OPT_WEB_BEARER_DEFAULT	"AAAAAAAAAAAAAAAAAAAAANRILgAAAAAAnNwIzUejRCOuH5E6I8xnZz4puTs%3D1Zv7ttfk8LF81IUq16cHjhLTvJu4FA33AGWWjCpTnA"
+#define OPT_WEB_QUERY_ID_DEFAULT "SiM_cAu83R0wnrpmKQQSEw"
 
 enum opt_source { SRC_NONE, SRC_PANEL, SRC_ENV };
 
@@ -57,6 +67,12 @@ void	 xcreds_free(struct xcreds *);
 
 /* "Twitter integration disabled: ..." when X cannot be used, else NULL. */
 const char *opt_x_refusal(const struct xcreds *);
+
+/*
+ * An option's stored value, or dflt when it is unset or empty: malloc'd,
+ * NULL only when out of memory.
+ */
+char	*opt_get_or(struct store *, const char *key, const char *dflt);
 
 /* Unseal (or take from ENV) the resolved secret: malloc'd, or NULL. */
 char	*opt_x_secret(struct store *, const struct cfg *,

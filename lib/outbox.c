@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "channel.h"
+#include "opt.h"
 #include "outbox.h"
 #include "post.h"
 #include "tm.h"
 #include "xapi.h"
+#include "xweb.h"
 
 /* The budget X last reported under key, in SDB_META. */
 struct budget {
@@ -102,6 +104,27 @@ limited(struct store *st, const char *ws, const char *id, const char *channel,
 	return settle(st, ws, id, channel, &o, now);
 }
 
+/*
+ * The outcomes that do not depend on the endpoint: nothing sent at all
+ * (failed, retry when you like), or no confirmation (unknown).
+ */
+static void
+unconfirmed(enum xres r, const char *detail, const char *handle,
+    struct outcome *o, char *reason, size_t n)
+{
+	if (r == XRES_NOT_SENT) {
+		o->state = "failed";
+		snprintf(reason, n, "Could not reach X, so nothing was sent "
+		    "(%s). Retry when X is reachable.", detail);
+	} else {
+		o->state = "unknown";
+		snprintf(reason, n, "X did not confirm the post (%s). It may or "
+		    "may not be on X: check @%s, then retry anyway or mark it "
+		    "as posted.", detail, handle);
+	}
+	o->reason = reason;
+}
+
 /* Send through the API with the channel's OAuth token. */
 static const char *
 send_oauth(struct store *st, const struct cfg *cfg, const struct crypto_key *k,
@@ -162,22 +185,123 @@ send_oauth(struct store *st, const struct cfg *cfg, const struct crypto_key *k,
 		xapi_post_free(&p);
 		return limited(st, ch->ws, id, ch->id, "this account", until,
 		    now);
-	case XRES_NOT_SENT:
-		o.state = "failed";
-		snprintf(reason, sizeof(reason), "Could not reach X, so nothing "
-		    "was sent (%s). Retry when X is reachable.", detail);
-		o.reason = reason;
-		break;
 	default:
-		o.state = "unknown";
-		snprintf(reason, sizeof(reason), "X did not confirm the post "
-		    "(%s). It may or may not be on X: check @%s, then retry "
-		    "anyway or mark it as posted.", detail, ch->handle);
-		o.reason = reason;
+		unconfirmed(r, detail, ch->handle, &o, reason, sizeof(reason));
 		break;
 	}
 	res = settle(st, ch->ws, id, ch->id, &o, now);
 	xapi_post_free(&p);
+	return res;
+}
+
+/* X's web error codes, in words a user can act on. */
+static void
+web_reason(int code, const char *detail, const char *handle, char *r,
+    size_t n)
+{
+	switch (code) {
+	case 226:
+		snprintf(r, n, "X took this post for automated behaviour (226) "
+		    "and did not publish it. Post less often, or from the X app "
+		    "for a while.");
+		break;
+	case 344:
+		snprintf(r, n, "@%s has reached X's daily post limit (344). Try "
+		    "again tomorrow.", handle);
+		break;
+	case 187:
+		snprintf(r, n, "X refused this post as a duplicate of one "
+		    "already on @%s (187, duplicate content).", handle);
+		break;
+	case 37:
+	case 64:
+		snprintf(r, n, "X says @%s is suspended (%d); it cannot post.",
+		    handle, code);
+		break;
+	case 326:
+		snprintf(r, n, "X has locked @%s (326). Unlock it on x.com, "
+		    "then retry.", handle);
+		break;
+	case 34:
+		snprintf(r, n, "X's web endpoint was not found (34): the "
+		    "CreateTweet queryId may have changed. An administrator "
+		    "can update it on the admin page.");
+		break;
+	default:
+		snprintf(r, n, "X refused the post: %s", detail);
+		break;
+	}
+}
+
+/* Send through X's web endpoints with the channel's browser cookies. */
+static const char *
+send_cookie(struct store *st, const struct cfg *cfg,
+    const struct crypto_key *k, const struct channel *ch, const char *id,
+    const char *text, time_t now)
+{
+	struct xweb_post p;
+	struct outcome	 o = { NULL, NULL, NULL, 0 };
+	struct xcookies	 ck;
+	char		 detail[256], reason[400], *secret, *bearer, *qid;
+	const char	*res;
+	json_t		*j = NULL;
+	enum xres	 r;
+
+	bearer = opt_get_or(st, OPT_WEB_BEARER, OPT_WEB_BEARER_DEFAULT);
+	qid = opt_get_or(st, OPT_WEB_QUERY_ID, OPT_WEB_QUERY_ID_DEFAULT);
+	if ((secret = channel_secret(k, ch)) != NULL)
+		j = json_loads(secret, 0, NULL);
+	ck.auth_token = json_string_value(json_object_get(j, "auth_token"));
+	ck.ct0 = json_string_value(json_object_get(j, "ct0"));
+	ck.bearer = bearer;
+	if (bearer == NULL || qid == NULL || !xweb_auth_token_ok(ck.auth_token) ||
+	    !xweb_ct0_ok(ck.ct0)) {
+		res = fail(st, ch->ws, id, ch->id, "The channel's cookies could "
+		    "not be opened with this instance's key; connect it again, "
+		    "then retry.", now);
+		goto out;
+	}
+	r = xweb_post(cfg, &ck, qid, text, &p, detail, sizeof(detail));
+	switch (r) {
+	case XRES_OK:
+		o.state = "posted";
+		o.x_id = p.id;
+		/* The first post that works verifies an unverified channel. */
+		if (strcmp(ch->status, "active") != 0)
+			channel_set_status(st, ch->ws, ch->id, "active");
+		break;
+	case XRES_UNAUTHORIZED:
+		channel_set_status(st, ch->ws, ch->id, "needs_reconnect");
+		o.state = "failed";
+		snprintf(reason, sizeof(reason), "X no longer accepts the "
+		    "cookies of @%s (%s): sign in on x.com, connect the channel "
+		    "again with fresh cookies, then retry.", ch->handle, detail);
+		o.reason = reason;
+		break;
+	case XRES_REFUSED:
+		o.state = "failed";
+		web_reason(p.code, detail, ch->handle, reason, sizeof(reason));
+		o.reason = reason;
+		break;
+	case XRES_RATE_LIMITED:
+		res = limited(st, ch->ws, id, ch->id, "this account",
+		    p.rl_reset > now ? (time_t)p.rl_reset :
+		    now + OUTBOX_DEFAULT_RETRY, now);
+		xweb_post_free(&p);
+		goto out;
+	default:
+		unconfirmed(r, detail, ch->handle, &o, reason, sizeof(reason));
+		break;
+	}
+	res = settle(st, ch->ws, id, ch->id, &o, now);
+	xweb_post_free(&p);
+out:
+	json_decref(j);
+	if (secret != NULL)
+		explicit_bzero(secret, strlen(secret));
+	free(secret);
+	free(bearer);
+	free(qid);
 	return res;
 }
 
@@ -204,8 +328,7 @@ outbox_send(struct store *st, const struct cfg *cfg, const struct crypto_key *k,
 	} else if (ch.mode == CHAN_OAUTH)
 		res = send_oauth(st, cfg, k, &ch, id, text, now);
 	else
-		res = fail(st, ws, id, channel, "Posting through a cookie "
-		    "channel is not available in this build.", now);
+		res = send_cookie(st, cfg, k, &ch, id, text, now);
 	channel_free(&ch);
 	return res;
 }

@@ -71,3 +71,16 @@ page_csrf(struct ctx *c)
 	out_html(&c->out, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">",
 	    c->csrf);
 }
+
+void
+page_problem(struct ctx *c, int status, const char *title, const char *text)
+{
+	out_status(&c->out, status);
+	page_begin(c, title);
+	out_html(&c->out, "<h1>%s</h1>\n", title);
+	page_notice(c, NOTICE_ERROR, text);
+	out_html(&c->out, "<p><a class=\"button secondary\" "
+	    "href=\"%s/app/channels\">Back to channels</a></p>\n",
+	    c->cfg.base_path);
+	page_end(c);
+}

@@ -785,6 +785,9 @@ emoji_at(const struct tl *t, int i)
 		j = i + 1 + (unit(t, i + 1) == 0xFE0F);
 		return unit(t, j) == 0x20E3 ? j + 1 - i : 0;
 	}
+	/* Nothing else below (c) starts an emoji: most text ends here. */
+	if (c < 0xA9)
+		return 0;
 	if (uc_is_property_regional_indicator(c)) {
 		if (i + len < t->n &&
 		    uc_is_property_regional_indicator(cp_at(t, i + len, &e)))

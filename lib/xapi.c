@@ -141,6 +141,20 @@ out:
 }
 
 /*
+ * Append what X said to d, printable ASCII only: it ends up on a page
+ * and in a log line, where a control character could forge a line.
+ */
+static void
+printable_cat(char *d, size_t n, const char *s)
+{
+	size_t	 len = strlen(d);
+
+	for (; *s != '\0' && len + 1 < n; s++)
+		d[len++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	d[len] = '\0';
+}
+
+/*
  * "X answered HTTP <status>", with X's own explanation when its body
  * has one: OAuth's error_description or error, or a problem's detail
  * or title.  Only printable ASCII of it is kept, as it ends up on a
@@ -163,9 +177,8 @@ reason(const struct xhttp_resp *r, char *d, size_t n)
 	if (why != NULL && *why != '\0' && (len = strlen(d)) + 3 < n) {
 		d[len++] = ':';
 		d[len++] = ' ';
-		for (; *why != '\0' && len + 1 < n; why++)
-			d[len++] = *why >= 0x20 && *why < 0x7f ? *why : '?';
 		d[len] = '\0';
+		printable_cat(d, n, why);
 	}
 	json_decref(j);
 }
@@ -460,7 +473,8 @@ parse_post(const struct xhttp_resp *r, struct xpost *p, int *refused,
 		if (msg == NULL)
 			msg = json_string_value(json_object_get(
 			    json_array_get(errs, 0), "message"));
-		say(d, n, "X refused the post: %.180s", msg ? msg : "no reason");
+		say(d, n, "X refused the post: ");
+		printable_cat(d, n, msg ? msg : "no reason");
 	}
 out:
 	json_decref(j);

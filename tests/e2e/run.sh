@@ -22,7 +22,7 @@ for server in $servers; do
 	fake_pid=$!
 	trap 'kill $fake_pid 2>/dev/null || true' EXIT
 	for _ in $(seq 100); do
-		grep -q '^listening ' "$tmp/fakex.out" && break
+		grep -qs '^listening ' "$tmp/fakex.out" && break
 		sleep 0.1
 	done
 	fake_url=$(sed -n 's/^listening //p' "$tmp/fakex.out")

@@ -98,7 +98,7 @@ async function shots(page, name) {
 			await page.getByLabel("Client ID").fill("e2eapp-client-id");
 			await page.getByLabel("Client Secret").fill(secret);
 			await page.getByLabel("Enable").check();
-			await page.getByRole("button", { name: "Save" }).click();
+			await page.getByRole("button", { name: "Save", exact: true }).click();
 			await page.waitForURL(/n=saved/);
 			const text = await page.locator("main").innerText();
 			expect(text.includes("Saved."), "no saved notice");
@@ -183,10 +183,39 @@ async function shots(page, name) {
 			await shots(m, "publishing");
 		});
 
+		await step(m, "cookie connect, then a post through it", async () => {
+			const tok = "ab".repeat(20), ct0 = "cd".repeat(16);
+			await fake("POST", "/_fake/users", { id: "7001", username: "cookie_e2e",
+				name: "Cookie E2E" });
+			await fake("POST", "/_fake/cookies", { auth_token: tok, ct0: ct0, user_id: "7001" });
+			await m.goto(BASE + "/app/channels");
+			const card = m.locator("#cookie-connect");
+			const warning = await card.innerText();
+			expect(warning.includes("unofficial") && warning.includes("terms"),
+				"no warning about unofficial endpoints and X's terms");
+			await m.getByLabel("auth_token").fill(tok);
+			await m.getByLabel("ct0").fill(ct0);
+			await m.locator("#connect-cookies").click();
+			await m.waitForURL(/n=cookie_connected/);
+			const row = m.locator("#channels tr", { hasText: "@cookie_e2e" });
+			expect((await row.innerText()).includes("Cookie"), "no cookie channel row");
+			await m.getByRole("link", { name: "Publishing" }).click();
+			const text = "Through the cookies " + Date.now();
+			await m.locator("#text").fill(text);
+			for (const box of await m.locator('input[name="channel"]').all())
+				await box.uncheck();
+			await m.getByLabel("@cookie_e2e").check();
+			await m.getByRole("button", { name: "Publish now" }).click();
+			await m.waitForURL(/n=sent/);
+			const tl = await fake("GET", "/_fake/timeline?user=7001");
+			expect(tl.data.length > 0 && tl.data[0].text === text && tl.data[0].via === "web",
+				"the cookie post is not on the fake X");
+		});
+
 		await step(page, "Disable, then Test says disabled by admin", async () => {
 			await page.goto(BASE + PAGE);
 			await page.getByLabel("Disable").check();
-			await page.getByRole("button", { name: "Save" }).click();
+			await page.getByRole("button", { name: "Save", exact: true }).click();
 			await page.waitForURL(/n=saved/);
 			await page.getByRole("button", { name: "Test credentials" }).click();
 			await page.locator("#test-result").waitFor();
@@ -203,13 +232,14 @@ async function shots(page, name) {
 				"existing channel not active");
 			await m.goto(BASE + "/app/publishing");
 			await m.locator("#text").fill("Still publishing while disabled " + Date.now());
+			await m.getByLabel("@XDevelopers").check();
 			await m.getByRole("button", { name: "Publish now" }).click();
 			await m.waitForURL(/n=sent/);
 			expect(await m.locator("article.post").first().locator('[data-state="posted"]').count() === 1,
 				"the existing channel could not publish while disabled");
 			await page.goto(BASE + PAGE);
 			await page.getByLabel("Enable").check();
-			await page.getByRole("button", { name: "Save" }).click();
+			await page.getByRole("button", { name: "Save", exact: true }).click();
 			await page.waitForURL(/n=saved/);
 		});
 	} finally {

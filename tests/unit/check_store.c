@@ -1063,7 +1063,7 @@ START_TEST(t_killed_lock_holder)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	ck_assert_int_lt(ms, 3000);
+	ck_assert_int_lt(ms, 7000);	/* the 6 s retry budget, and no hang */
 	store_close(s);
 
 	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
