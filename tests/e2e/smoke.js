@@ -212,6 +212,30 @@ async function shots(page, name) {
 				"the cookie post is not on the fake X");
 		});
 
+		await step(m, "a wrong secret: the callback says 401 with the guide's explanation", async () => {
+			await page.goto(BASE + PAGE);
+			await page.getByLabel("Client Secret").fill("not-the-right-secret");
+			await page.getByRole("button", { name: "Save", exact: true }).click();
+			await page.waitForURL(/n=saved/);
+			await m.goto(BASE + "/app/channels");
+			await m.locator("#connect-oauth").click();
+			await m.waitForURL(FAKEX + "/**");
+			await m.locator("select#user").selectOption("2244994945");
+			const [resp] = await Promise.all([
+				m.waitForResponse(r => r.url().includes("/api/v1/auth/twitter/callback")),
+				m.locator("#approve").click(),
+			]);
+			expect(resp.status() === 401, "callback answered " + resp.status());
+			const text = await m.locator("main").innerText();
+			expect(text.includes("Keys and tokens") && text.includes("Public Client") &&
+				text.includes("Web App, Automated App or Bot"), "explanation missing: " + text);
+			await shots(m, "callback-401");
+			await page.goto(BASE + PAGE);
+			await page.getByLabel("Client Secret").fill(secret);
+			await page.getByRole("button", { name: "Save", exact: true }).click();
+			await page.waitForURL(/n=saved/);
+		});
+
 		await step(page, "Disable, then Test says disabled by admin", async () => {
 			await page.goto(BASE + PAGE);
 			await page.getByLabel("Disable").check();
