@@ -10,16 +10,42 @@
 #include <string.h>
 
 #include "app.h"
+#include "audit.h"
 #include "opt.h"
 #include "page.h"
+#include "tm.h"
 #include "xapi.h"
 
 #define X_PATH	"/admin/api-integration/x-twitter"
 
 enum {
 	F_CLIENT_ID, F_CLIENT_SECRET, F_STATUS, F_ACTION, F_NOTICE,
-	F_WEB_BEARER, F_WEB_QUERY_ID, F__MAX
+	F_WEB_BEARER, F_WEB_QUERY_ID, F_USER, F_WS, F_KIND, F_FROM, F_TO,
+	F_BEFORE, F__MAX
 };
+
+#define AUDIT_PAGE	50
+
+static int
+valid_kind(const char *s, size_t len)
+{
+	return len >= 1 && len <= 40 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz_.") == len;
+}
+
+static int
+valid_day(const char *s, size_t len)
+{
+	return len == 10 && s[4] == '-' && s[7] == '-' &&
+	    strspn(s, "0123456789-") == 10;
+}
+
+static int
+valid_audit_key(const char *s, size_t len)
+{
+	(void)len;
+	return audit_key_ok(s);
+}
 
 static const struct field fields[F__MAX] = {
 	[F_CLIENT_ID] = { "client_id", valid_cred },
@@ -29,6 +55,12 @@ static const struct field fields[F__MAX] = {
 	[F_NOTICE] = { "n", valid_word },
 	[F_WEB_BEARER] = { "web_bearer", valid_cred },
 	[F_WEB_QUERY_ID] = { "web_query_id", valid_cred },
+	[F_USER] = { "user", valid_name },
+	[F_WS] = { "workspace", valid_name },
+	[F_KIND] = { "kind", valid_kind },
+	[F_FROM] = { "from", valid_day },
+	[F_TO] = { "to", valid_day },
+	[F_BEFORE] = { "before", valid_audit_key },
 };
 
 static const char *
@@ -269,10 +301,11 @@ save(struct ctx *c)
 		app_store_error(c, rc);
 		return;
 	}
-	app_log(c, "admin %s saved the X credentials (%s%s%s)", c->user.name,
-	    req_present(&c->req, F_CLIENT_ID) ? "client id" : "",
-	    secret && *secret ? ", client secret" : "",
-	    status ? ", status" : "");
+	app_audit(c, NULL, "credentials.save", "saved the X credentials:%s%s%s%s",
+	    req_present(&c->req, F_CLIENT_ID) ? (id && *id ? " client id set" :
+	    " client id cleared (ENV applies)") : "",
+	    secret && *secret ? " client secret replaced" : "",
+	    status ? " status=" : "", status ? status : "");
 	app_redirect(c, X_PATH "?n=saved");
 }
 
@@ -301,7 +334,7 @@ save_web(struct ctx *c)
 		app_store_error(c, rc);
 		return;
 	}
-	app_log(c, "admin %s saved the cookie connect settings", c->user.name);
+	app_audit(c, NULL, "settings.save", "saved the cookie connect settings");
 	app_redirect(c, X_PATH "?n=saved");
 }
 
@@ -314,7 +347,8 @@ remove_secret(struct ctx *c)
 		app_store_error(c, rc);
 		return;
 	}
-	app_log(c, "admin %s removed the stored client secret", c->user.name);
+	app_audit(c, NULL, "credentials.remove_secret",
+	    "removed the stored client secret");
 	app_redirect(c, X_PATH "?n=secret_removed");
 }
 
@@ -365,10 +399,109 @@ post_x(struct ctx *c)
 		    "credentials or Remove stored secret.");
 }
 
+struct audit_page {
+	struct ctx	*c;
+	size_t		 rows;
+};
+
+static int
+audit_row(json_t *rec, void *arg)
+{
+	struct audit_page *p = arg;
+	struct ctx	*c = p->c;
+	const char	*v[6];
+	static const char *keys[] = { "at", "who", "ws", "addr", "kind",
+	    "what" };
+	size_t		 i;
+
+	for (i = 0; i < 6; i++)
+		if ((v[i] = json_string_value(json_object_get(rec, keys[i]))) ==
+		    NULL)
+			v[i] = "";
+	out_html(&c->out, "<tr><td data-label=\"When\"><time datetime=\"%s\">"
+	    "%s</time></td><td data-label=\"Who\">%s</td>"
+	    "<td data-label=\"Workspace\">%s</td>"
+	    "<td data-label=\"Address\">%s</td><td data-label=\"Kind\">"
+	    "<code>%s</code></td><td>%s</td></tr>\n", v[0], v[0], v[1], v[2],
+	    v[3], v[4], v[5]);
+	p->rows++;
+	return 0;
+}
+
+/* A filter's day as a time: the start of from, the end of to. */
+static time_t
+day(struct ctx *c, int field, int end)
+{
+	const char	*d = req_get(&c->req, field);
+	char		 t[32];
+
+	if (d == NULL)
+		return 0;
+	snprintf(t, sizeof(t), "%sT%s", d, end ? "23:59:59" : "00:00");
+	return tm_parse_local(t, NULL);
+}
+
+static void
+get_audit(struct ctx *c)
+{
+	struct audit_filter	 f;
+	struct audit_page	 p = { c, 0 };
+	const char		*v[5];
+	char			*last = NULL;
+	int			 i, rc;
+
+	for (i = 0; i < 5; i++)
+		v[i] = req_get(&c->req, F_USER + i);
+	memset(&f, 0, sizeof(f));
+	f.who = v[0];
+	f.ws = v[1];
+	f.kind = v[2];
+	f.from = day(c, F_FROM, 0);
+	f.to = day(c, F_TO, 1);
+	page_begin(c, "Audit log");
+	out_html(&c->out, "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">"
+	    "<a href=\"%s/admin\">Admin panel</a> › <span aria-current=\"page\">"
+	    "Audit log</span></nav>\n<h1>Audit log</h1>\n<p class=\"lead\">"
+	    "Kept %d days. Secrets are never recorded, only that they "
+	    "changed.</p>\n<section class=\"card\"><form method=\"get\" "
+	    "action=\"%s/admin/audit\" class=\"filters\">"
+	    "<label>User <input name=\"user\" value=\"%s\"></label>"
+	    "<label>Workspace <input name=\"workspace\" value=\"%s\"></label>"
+	    "<label>Kind <input name=\"kind\" value=\"%s\" "
+	    "placeholder=\"e.g. signin. or post.publish\"></label>"
+	    "<label>From <input type=\"date\" name=\"from\" value=\"%s\">"
+	    "</label><label>To <input type=\"date\" name=\"to\" "
+	    "value=\"%s\"></label><button type=\"submit\" "
+	    "class=\"secondary\">Filter</button></form>\n"
+	    "<table id=\"audit\"><thead><tr><th>When</th><th>Who</th>"
+	    "<th>Workspace</th><th>Address</th><th>Kind</th><th>What</th></tr>"
+	    "</thead><tbody>\n", c->cfg.base_path, AUDIT_KEEP_DAYS,
+	    c->cfg.base_path, v[0] ? v[0] : "", v[1] ? v[1] : "",
+	    v[2] ? v[2] : "", v[3] ? v[3] : "", v[4] ? v[4] : "");
+	rc = audit_each(c->store, &f, req_get(&c->req, F_BEFORE), AUDIT_PAGE,
+	    audit_row, &p, &last);
+	out_html(&c->out, "</tbody></table>\n");
+	if (rc != STORE_OK)
+		page_notice(c, NOTICE_ERROR, "The audit log could not be read.");
+	else if (p.rows == 0)
+		out_html(&c->out, "<p>Nothing recorded%s.</p>\n", f.who || f.ws ||
+		    f.kind || f.from || f.to ? " matches these filters" : " yet");
+	else if (last != NULL && p.rows == AUDIT_PAGE)
+		out_html(&c->out, "<p><a class=\"button secondary\" "
+		    "href=\"%s/admin/audit?user=%u&amp;workspace=%u&amp;kind=%u"
+		    "&amp;from=%u&amp;to=%u&amp;before=%u\">Older</a></p>\n",
+		    c->cfg.base_path, v[0] ? v[0] : "", v[1] ? v[1] : "",
+		    v[2] ? v[2] : "", v[3] ? v[3] : "", v[4] ? v[4] : "", last);
+	out_html(&c->out, "</section>\n");
+	page_end(c);
+	free(last);
+}
+
 static const struct route routes[] = {
 	{ M_GET, "/admin", R_ADMIN, get_home },
 	{ M_GET, X_PATH, R_ADMIN, get_x },
 	{ M_POST, X_PATH, R_ADMIN, post_x },
+	{ M_GET, "/admin/audit", R_ADMIN, get_audit },
 };
 
 int

@@ -208,9 +208,9 @@ finish(struct ctx *c)
 		app_store_error(c, rc);
 		goto out;
 	}
-	app_log(c, "oauth: %s %s @%s as channel %s in workspace %s",
-	    c->user.name, updated ? "reconnected" : "connected", u.username, id,
-	    c->user.workspace);
+	app_audit(c, NULL, updated ? "channel.reconnect" : "channel.connect",
+	    "%s @%s (channel %s) with OAuth", updated ? "reconnected" :
+	    "connected", u.username, id);
 	app_redirect(c, "/app/channels?n=connected");
 out:
 	xcreds_free(&x);

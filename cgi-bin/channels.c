@@ -285,9 +285,9 @@ post_disconnect(struct ctx *c)
 		app_store_error(c, rc);
 		return;
 	}
-	app_log(c, "%s disconnected channel %s (@%s)%s", c->user.name, ch.id,
-	    ch.handle, revoked || ch.mode != CHAN_OAUTH ? "" :
-	    ", revoke failed");
+	app_audit(c, NULL, "channel.disconnect", "disconnected @%s (channel "
+	    "%s)%s", ch.handle, ch.id, revoked || ch.mode != CHAN_OAUTH ? "" :
+	    "; X could not be asked to revoke its token");
 	app_redirect(c, revoked || ch.mode != CHAN_OAUTH ?
 	    "/app/channels?n=disconnected" :
 	    "/app/channels?n=disconnected_norevoke");

@@ -115,8 +115,9 @@ connect_cookies(struct ctx *c)
 		app_store_error(c, rc);
 		goto out;
 	}
-	app_log(c, "cookie connect: %s %s @%s as channel %s (%s)", c->user.name,
-	    updated ? "updated" : "connected", handle, id, in.status);
+	app_audit(c, NULL, updated ? "channel.reconnect" : "channel.connect",
+	    "%s @%s (channel %s) with browser cookies, %s", updated ?
+	    "reconnected" : "connected", handle, id, in.status);
 	if (!c->req.json)
 		app_redirect(c, v == XWEB_VERIFIED ?
 		    "/app/channels?n=cookie_connected" :

@@ -114,12 +114,13 @@ post_login(struct ctx *c)
 	case AUTH_OK:
 		break;
 	case AUTH_BAD:
-		app_log(c, "sign-in failed for a user name from %s",
-		    c->req.remote_addr ? c->req.remote_addr : "?");
+		app_audit(c, user_name_ok(user) ? user : "?", "signin.fail",
+		    "wrong user name or password");
 		form(c, tok, 401, "Wrong user name or password.", user);
 		return;
 	case AUTH_LOCKED:
-		app_log(c, "sign-in refused: account locked (%ld s)", retry);
+		app_audit(c, user_name_ok(user) ? user : "?", "signin.locked",
+		    "refused: locked for %ld s after repeated failures", retry);
 		snprintf(msg, sizeof(msg), "%ld", retry);
 		out_header(&c->out, "Retry-After", msg);
 		snprintf(msg, sizeof(msg), "Too many failed sign-ins. Try again "
@@ -139,7 +140,7 @@ post_login(struct ctx *c)
 		app_store_error(c, STORE_FAIL);
 		return;
 	}
-	app_log(c, "signed in: %s", u.name);
+	app_audit(c, u.name, "signin.ok", "signed in");
 	if ((cookie = sess_cookie_value(&c->cfg, sess_cookie(&c->cfg), id,
 	    -1)) != NULL) {
 		out_header(&c->out, "Set-Cookie", cookie);
@@ -160,6 +161,7 @@ post_logout(struct ctx *c)
 	char	*cookie;
 
 	sess_delete(c->store, c->sess.key);
+	app_audit(c, NULL, "signout", "signed out");
 	if ((cookie = sess_cookie_value(&c->cfg, sess_cookie(&c->cfg), "",
 	    0)) != NULL) {
 		out_header(&c->out, "Set-Cookie", cookie);

@@ -216,8 +216,9 @@ create(struct ctx *c, int schedule, char **id, struct refusal *r)
 		rc = -1;
 		goto out;
 	}
-	app_log(c, "%s %s post %s to %zu channel(s)", c->user.name,
-	    when ? "scheduled" : "published", *id, n);
+	app_audit(c, NULL, when ? "post.schedule" : "post.publish",
+	    "%s post %s to %zu channel(s)", when ? "scheduled" : "published",
+	    *id, n);
 	if (when == 0)
 		send_all(c, *id, text, t, n);
 	rc = 0;
@@ -446,8 +447,9 @@ retry(struct ctx *c, int mark_posted)
 	else if (rc != STORE_OK)
 		app_store_error(c, rc);
 	else {
-		app_log(c, "%s %s post %s on channel %s", c->user.name,
-		    mark_posted ? "marked as posted" : "retried", id, ch);
+		app_audit(c, NULL, mark_posted ? "post.mark_posted" :
+		    "post.retry", "%s post %s on channel %s", mark_posted ?
+		    "marked as posted" : "retried", id, ch);
 		app_redirect(c, mark_posted ? "/app/publishing?n=marked" :
 		    "/app/publishing?n=retried");
 	}

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "audit.h"
+#include "buf.h"
 
 /* Segments matched by "*" in a route path. */
 static int
@@ -55,6 +57,28 @@ app_log(struct ctx *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+app_audit(struct ctx *c, const char *who, const char *kind, const char *fmt,
+    ...)
+{
+	struct buf	 what = { 0 };
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&what, fmt, ap);
+	va_end(ap);
+	if (who == NULL && c->signed_in)
+		who = c->user.name;
+	fprintf(stderr, "sosyabot: %s: %s%s%s\n", kind, who ? who : "",
+	    who ? ": " : "", buf_str(&what));
+	if (c->store == NULL || audit_add(c->store, c->now, who,
+	    c->signed_in ? c->user.workspace : NULL, c->req.remote_addr, kind,
+	    buf_str(&what)) != STORE_OK)
+		fprintf(stderr, "sosyabot: the audit record of that event could "
+		    "not be stored\n");
+	buf_free(&what);
 }
 
 void

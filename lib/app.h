@@ -76,6 +76,14 @@ void	 app_store_error(struct ctx *, int rc);
 /* "/path" under BASE_URL's path, as a redirect (303 after a POST). */
 void	 app_redirect(struct ctx *, const char *path);
 
+/*
+ * An event for the audit log (and one line of the server's log): kind
+ * is e.g. "signin.ok"; who defaults to the signed-in user; what is a
+ * sentence — never a secret, token, code, cookie or password.
+ */
+void	 app_audit(struct ctx *, const char *who, const char *kind,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Log one line to stderr (the server's error log): never a secret. */
 void	 app_log(struct ctx *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "channel.h"
 #include "opt.h"
 #include "outbox.h"
@@ -77,8 +78,15 @@ static const char *
 settle(struct store *st, const char *ws, const char *id, const char *channel,
     const struct outcome *o, time_t now)
 {
-	return post_settle(st, ws, id, channel, o, now) == STORE_OK ?
-	    o->state : NULL;
+	char	 what[600];
+
+	if (post_settle(st, ws, id, channel, o, now) != STORE_OK)
+		return NULL;
+	snprintf(what, sizeof(what), "post %s on channel %s: %s%s%s", id,
+	    channel, o->state, o->reason ? " — " : "", o->reason ? o->reason :
+	    "");
+	audit_add(st, now, NULL, ws, NULL, "post.outcome", what);
+	return o->state;
 }
 
 static const char *

@@ -69,7 +69,7 @@ struct store {
 
 static const char *const names[STORE_NDB] = {
 	"options", "users", "workspaces", "sessions",
-	"states", "channels", "posts", "meta", "due",
+	"states", "channels", "posts", "meta", "due", "audit",
 };
 
 /* One line on stderr, written with a single call so lines of

@@ -35,6 +35,7 @@ enum store_db {
 	SDB_POSTS,	/* post id -> post record */
 	SDB_META,	/* counters and bookkeeping */
 	SDB_DUE,	/* "<epoch>/<workspace>/<post id>" -> "": what is due */
+	SDB_AUDIT,	/* "<epoch>/<seq>" -> {"who","ws","addr","kind","what"} */
 	STORE_NDB
 };
 

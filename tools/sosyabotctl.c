@@ -5,18 +5,21 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cfg.h"
 #include "crypto.h"
 #include "opt.h"
 #include "outbox.h"
 #include "post.h"
 #include "store.h"
+#include "tm.h"
 #include "user.h"
 
 struct cmd {
@@ -96,6 +99,24 @@ read_line(void)
 	return line;
 }
 
+/* Changes made from the command line are audited as "cli". */
+static void	 cli_audit(struct store *, const char *, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+cli_audit(struct store *st, const char *ws, const char *kind,
+    const char *fmt, ...)
+{
+	char	 what[300];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (audit_add(st, time(NULL), "cli", ws, NULL, kind, what) != STORE_OK)
+		fail("%s", "the audit record could not be stored");
+}
+
 static int
 cmd_init(int argc, char **argv)
 {
@@ -153,6 +174,9 @@ cmd_user_add(int argc, char **argv)
 	}
 	rc = user_add(st, name, ws, role, pw);
 	free(pw);
+	if (rc == STORE_OK)
+		cli_audit(st, ws, "user.add", "added user %s (workspace %s, %s)",
+		    name, ws, role == ROLE_ADMIN ? "admin" : "member");
 	store_close(st);
 	if (rc != STORE_OK)
 		return fail("user add: %s", rc_text(rc));
@@ -204,6 +228,9 @@ cmd_user_passwd(int argc, char **argv)
 	}
 	rc = user_passwd(st, argv[0], pw);
 	free(pw);
+	if (rc == STORE_OK)
+		cli_audit(st, NULL, "user.passwd", "set a new password for %s",
+		    argv[0]);
 	store_close(st);
 	return rc == STORE_OK ? 0 : fail("user passwd: %s", rc_text(rc));
 }
@@ -219,6 +246,8 @@ cmd_user_del(int argc, char **argv)
 	if ((st = open_store(0)) == NULL)
 		return 1;
 	rc = user_del(st, argv[0]);
+	if (rc == STORE_OK)
+		cli_audit(st, NULL, "user.del", "deleted user %s", argv[0]);
 	store_close(st);
 	return rc == STORE_OK ? 0 : fail("user del: %s", rc_text(rc));
 }
@@ -436,7 +465,15 @@ cmd_publish_due(int argc, char **argv)
 	d.key = k;
 	signal(SIGALRM, watchdog);
 	rc = post_each_due(d.st, time(NULL), (size_t)max, send_due, &d);
-	/* The scheduler runs often: a good time to trim the log. */
+	/* The scheduler runs often: a good time for housekeeping. */
+	{
+		size_t	 purged;
+
+		if (audit_purge(d.st, time(NULL), &purged) == STORE_OK &&
+		    purged > 0)
+			printf("%zu audit records older than %d days removed\n",
+			    purged, AUDIT_KEEP_DAYS);
+	}
 	store_checkpoint(d.st);
 	store_close(d.st);
 	crypto_key_free(k);
@@ -445,6 +482,80 @@ cmd_publish_due(int argc, char **argv)
 	if (d.sent)
 		printf("%zu sent, %zu posted\n", d.sent, d.posted);
 	return 0;
+}
+
+struct audit_out {
+	int	 json;
+};
+
+static int
+print_audit(json_t *rec, void *arg)
+{
+	struct audit_out	*o = arg;
+	char			*s;
+	const char		*v[6];
+	static const char	*keys[] = { "at", "who", "ws", "addr", "kind",
+	    "what" };
+	size_t			 i;
+
+	if (o->json) {
+		if ((s = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+			printf("%s\n", s);
+			free(s);
+		}
+		return 0;
+	}
+	for (i = 0; i < 6; i++) {
+		v[i] = json_string_value(json_object_get(rec, keys[i]));
+		if (v[i] == NULL)
+			v[i] = "-";
+	}
+	printf("%s  %-12s %-10s %-15s %-22s %s\n", v[0], v[1], v[2], v[3], v[4],
+	    v[5]);
+	return 0;
+}
+
+static int
+cmd_audit(int argc, char **argv)
+{
+	struct audit_filter	 f;
+	struct audit_out	 o = { 0 };
+	struct store		*st;
+	long			 limit = 1000;
+	char			*last;
+	int			 i, rc;
+
+	memset(&f, 0, sizeof(f));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			o.json = 1;
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			f.who = argv[++i];
+		else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
+			f.ws = argv[++i];
+		else if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
+			f.kind = argv[++i];
+		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+			char	 day[32];
+
+			snprintf(day, sizeof(day), "%.10sT00:00", argv[++i]);
+			if ((f.from = tm_parse_local(day, NULL)) == -1)
+				return fail("%s", "--since takes YYYY-MM-DD");
+		} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+			limit = strtol(argv[++i], NULL, 10);
+		else
+			return fail("%s", "usage: sosyabotctl audit [--json] "
+			    "[--user U] [--workspace W] [--kind K] "
+			    "[--since YYYY-MM-DD] [--limit N]");
+	}
+	if (limit < 1)
+		return fail("%s", "--limit takes a positive number");
+	if ((st = open_store(1)) == NULL)
+		return 1;
+	rc = audit_each(st, &f, NULL, (size_t)limit, print_audit, &o, &last);
+	free(last);
+	store_close(st);
+	return rc == STORE_OK ? 0 : fail("audit: %s", rc_text(rc));
 }
 
 static const struct cmd cmds[] = {
@@ -461,6 +572,8 @@ static const struct cmd cmds[] = {
 	{ "options", "unset", "options unset KEY", cmd_opt_unset },
 	{ "verify", NULL, "verify", cmd_verify },
 	{ "publish-due", NULL, "publish-due [--max N]", cmd_publish_due },
+	{ "audit", NULL, "audit [--json] [--user U] [--workspace W] [--kind K] "
+	    "[--since YYYY-MM-DD] [--limit N]", cmd_audit },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))

@@ -27,6 +27,7 @@ static const struct {
 	{ "oauth", suite_oauth },
 	{ "channel", suite_channel },
 	{ "post", suite_post },
+	{ "audit", suite_audit },
 	{ "tweetlen", suite_tweetlen },
 };
 

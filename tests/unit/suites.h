@@ -18,6 +18,7 @@ Suite	*suite_xapi(void);
 Suite	*suite_oauth(void);
 Suite	*suite_channel(void);
 Suite	*suite_post(void);
+Suite	*suite_audit(void);
 Suite	*suite_tweetlen(void);
 
 #endif
