@@ -26,6 +26,8 @@ APACHE_PKGS=(apache2-bin)
 LIGHTTPD_PKGS=(lighttpd)
 TOOL_PKGS=(curl python3)
 TEST_PKGS=(valgrind)
+# The benchmark (bench/): wrk drives the servers, valgrind counts.
+BENCH_PKGS=(wrk valgrind)
 # What the CGIs get besides the ones with a SOSYABOT_ or X_ prefix.
 PASS_NAMES=(BASE_URL SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID
             TWITTER_CLIENT_SECRET X_API_BASE_URL X_AUTHORIZE_URL X_WEB_BASE_URL
@@ -54,7 +56,9 @@ Commands:
                  instance's data directory and environment
   test           build and run every test (unit, CGI, HTTP on Apache and
                  lighttpd, browser); exits non-zero on any failure
-  bench          the benchmark (not available yet)
+  bench [--smoke]  the benchmark: the stack with the fake X on Apache and
+                 lighttpd, every page beside a trivial CGI; writes
+                 bench/RESULTS.md (--smoke: a few runs, one server)
 
 Environment (also read from .env in the project root, or SOSYABOT_ENV_FILE;
 the real environment wins over .env):
@@ -1010,9 +1014,28 @@ cmd_ctl() {
     run_ctl "$@"
 }
 
+# The benchmark (bench/run.sh, which builds its own programs): instances
+# and a fake X of its own, so, as for the tests, nothing of this shell's
+# settings or of .env reaches them.
 cmd_bench() {
-    say "bench: not available yet"
-    return 1
+    local a n
+    for a in "$@"; do
+        [[ $a == --smoke ]] || die "bench takes only --smoke"
+    done
+    if is_root; then
+        local pkgs
+        mapfile -t pkgs < <(printf '%s\n' "${BUILD_PKGS[@]}" "${TOOL_PKGS[@]}" "${BENCH_PKGS[@]}" \
+            "${APACHE_PKGS[@]}" "${LIGHTTPD_PKGS[@]}")
+        ensure_packages "${pkgs[@]}"
+    fi
+    cd "$ROOT"
+    build
+    for n in $(compgen -e | grep -E '^(SOSYABOT|X|TWITTER)_' || true); do
+        [[ $n == SOSYABOT_USER ]] || unset "$n"
+    done
+    unset BASE_URL HOST PORT SERVER FAKE_X FAKE_X_PORT
+    export SOSYABOT_ENV_FILE=/dev/null
+    bash "$ROOT/bench/run.sh" "$@"
 }
 
 # --- tests --------------------------------------------------------------------
@@ -1098,7 +1121,7 @@ run_runner() {
 cmd_test() {
     if is_root; then
         local pkgs
-        mapfile -t pkgs < <(printf '%s\n' "${BUILD_PKGS[@]}" "${TOOL_PKGS[@]}" "${TEST_PKGS[@]}" \
+        mapfile -t pkgs < <(printf '%s\n' "${BUILD_PKGS[@]}" "${TOOL_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" \
             "${APACHE_PKGS[@]}" "${LIGHTTPD_PKGS[@]}")
         # The browser tests need a browser and node, once they exist.
         # A node that is already there (any version >= 18) is kept.
@@ -1139,6 +1162,10 @@ cmd_test() {
             run_runner "${r#"$ROOT"/} [$srv]" env SERVER="$srv" "$py" "$r"
         done
     done
+    # The benchmark's smoke run: every measurement once, tiny sizes.
+    if [[ -f $ROOT/bench/run.sh ]]; then
+        run_runner "bench/run.sh --smoke" bash "$ROOT/bench/run.sh" --smoke
+    fi
     if [[ -f $ROOT/tests/e2e/run.sh ]]; then
         run_runner "tests/e2e/run.sh" bash "$ROOT/tests/e2e/run.sh"
     elif [[ -x $ROOT/tests/e2e/run ]]; then
@@ -1163,7 +1190,7 @@ main() {
         "") usage >&2; return 2 ;;
     esac
     # The test runners start their own instances with their own settings.
-    [[ $cmd == test ]] || load_env_file "${SOSYABOT_ENV_FILE:-$ROOT/.env}"
+    [[ $cmd == test || $cmd == bench ]] || load_env_file "${SOSYABOT_ENV_FILE:-$ROOT/.env}"
     setup
     case $cmd in
         start) cmd_start ;;
@@ -1179,7 +1206,7 @@ main() {
         status) cmd_status ;;
         ctl) cmd_ctl "$@" ;;
         test) cmd_test ;;
-        bench) cmd_bench ;;
+        bench) cmd_bench "$@" ;;
         *) usage >&2; die "unknown command '$cmd'" ;;
     esac
 }

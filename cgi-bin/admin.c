@@ -14,6 +14,8 @@
 #include "opt.h"
 #include "page.h"
 #include "tm.h"
+#include "usage.h"
+#include "user.h"
 #include "xapi.h"
 
 #define X_PATH	"/admin/api-integration/x-twitter"
@@ -21,7 +23,8 @@
 enum {
 	F_CLIENT_ID, F_CLIENT_SECRET, F_STATUS, F_ACTION, F_NOTICE,
 	F_WEB_BEARER, F_WEB_QUERY_ID, F_USER, F_WS, F_KIND, F_FROM, F_TO,
-	F_BEFORE, F__MAX
+	F_BEFORE, F_MONTH, F_PRICE_POST, F_PRICE_POST_URL, F_PRICE_USER_READ,
+	F_BUDGET, F__MAX
 };
 
 #define AUDIT_PAGE	50
@@ -61,6 +64,11 @@ static const struct field fields[F__MAX] = {
 	[F_FROM] = { "from", valid_day },
 	[F_TO] = { "to", valid_day },
 	[F_BEFORE] = { "before", valid_audit_key },
+	[F_MONTH] = { "month", valid_word },
+	[F_PRICE_POST] = { "price_post", valid_cred },
+	[F_PRICE_POST_URL] = { "price_post_url", valid_cred },
+	[F_PRICE_USER_READ] = { "price_user_read", valid_cred },
+	[F_BUDGET] = { "budget", valid_cred },
 };
 
 static const char *
@@ -374,6 +382,7 @@ test(struct ctx *c)
 		else {
 			t.live = xapi_check_client(&c->cfg, x.client_id, secret,
 			    t.detail, sizeof(t.detail));
+			usage_count(c->store, c->now, NULL, NULL, U_TOKEN);
 			free(secret);
 		}
 	}
@@ -497,11 +506,288 @@ get_audit(struct ctx *c)
 	free(last);
 }
 
+/* The estimate of each workspace, in a month's rows. */
+static double
+ws_cost(const struct usage_row *rows, size_t n, const char *ws,
+    const double price[U__MAX])
+{
+	double	 sum = 0;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].ws, ws) == 0)
+			sum += usage_cost(&rows[i], price);
+	return sum;
+}
+
+struct ws_list {
+	char	 name[32][72];
+	size_t	 n;
+};
+
+static void
+add_ws(const char *name, void *arg)
+{
+	struct ws_list	*l = arg;
+
+	if (l->n < 32)
+		snprintf(l->name[l->n++], sizeof(l->name[0]), "%s", name);
+}
+
+/* A bar chart of this and last month's estimate per workspace (SVG). */
+static void
+chart(struct ctx *c, const struct ws_list *wl, const double *now_cost,
+    const double *prev_cost)
+{
+	double	 max = 0.0001;
+	size_t	 i;
+	int	 y, w;
+
+	for (i = 0; i < wl->n; i++) {
+		if (now_cost[i] > max)
+			max = now_cost[i];
+		if (prev_cost[i] > max)
+			max = prev_cost[i];
+	}
+	out_html(&c->out, "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 "
+	    "640 %d\" aria-label=\"Estimated spend per workspace, this month "
+	    "and last\"><g font-size=\"12\" font-family=\"sans-serif\">",
+	    (int)wl->n * 44 + 24);
+	for (i = 0; i < wl->n; i++) {
+		y = (int)i * 44 + 8;
+		out_html(&c->out, "<text x=\"0\" y=\"%d\" fill=\"#16181c\">%s"
+		    "</text>", y + 14, wl->name[i]);
+		w = (int)(now_cost[i] / max * 380);
+		out_html(&c->out, "<rect x=\"160\" y=\"%d\" width=\"%d\" "
+		    "height=\"14\" fill=\"#1d6fd8\"><title>this month</title>"
+		    "</rect>", y + 2, w > 0 ? w : 1);
+		w = (int)(prev_cost[i] / max * 380);
+		out_html(&c->out, "<rect x=\"160\" y=\"%d\" width=\"%d\" "
+		    "height=\"14\" fill=\"#9db9e3\"><title>last month</title>"
+		    "</rect>", y + 18, w > 0 ? w : 1);
+		{
+			char	 a[32], b[32];
+
+			snprintf(a, sizeof(a), "$%.3f", now_cost[i]);
+			snprintf(b, sizeof(b), "$%.3f", prev_cost[i]);
+			out_html(&c->out, "<text x=\"%d\" y=\"%d\" "
+			    "fill=\"#16181c\">%s</text><text x=\"%d\" y=\"%d\" "
+			    "fill=\"#5b6471\">%s</text>",
+			    170 + (int)(now_cost[i] / max * 380), y + 13, a,
+			    170 + (int)(prev_cost[i] / max * 380), y + 29, b);
+		}
+	}
+	out_html(&c->out, "</g></svg>\n<p class=\"hint\"><span "
+	    "class=\"key now\"></span> this month <span class=\"key prev\">"
+	    "</span> last month</p>\n");
+}
+
+static void
+usage_table(struct ctx *c, const char *month, const struct usage_row *rows,
+    size_t n, const double price[U__MAX])
+{
+	size_t	 i;
+	int	 k;
+
+	out_html(&c->out, "<h3>%s</h3>\n", month);
+	if (n == 0) {
+		out_html(&c->out, "<p>No call to X was made in %s.</p>\n", month);
+		return;
+	}
+	out_html(&c->out, "<table class=\"usage\" data-month=\"%s\"><thead>"
+	    "<tr><th>Workspace</th><th>Channel</th>", month);
+	for (k = 0; k < U__MAX; k++)
+		out_html(&c->out, "<th>%s</th>", usage_kind_label(k));
+	out_html(&c->out, "<th>Estimated</th></tr></thead><tbody>\n");
+	for (i = 0; i < n; i++) {
+		char	 cost[32];
+
+		out_html(&c->out, "<tr data-ws=\"%s\" data-channel=\"%s\">"
+		    "<td data-label=\"Workspace\">%s</td><td "
+		    "data-label=\"Channel\">%s</td>", rows[i].ws,
+		    rows[i].channel, rows[i].ws, rows[i].channel);
+		for (k = 0; k < U__MAX; k++)
+			out_html(&c->out, "<td data-label=\"%s\" data-kind=\"%s\">"
+			    "%lld</td>", usage_kind_label(k), usage_kind_name(k),
+			    rows[i].n[k]);
+		snprintf(cost, sizeof(cost), "$%.3f", usage_cost(&rows[i], price));
+		out_html(&c->out, "<td data-label=\"Estimated\">%s</td></tr>\n",
+		    cost);
+	}
+	out_html(&c->out, "</tbody></table>\n");
+}
+
+static void
+show_usage(struct ctx *c, int status, const char *notice, enum notice kind)
+{
+	struct usage_row	*now_rows = NULL, *prev_rows = NULL;
+	struct ws_list		 wl;
+	double			 price[U__MAX], now_cost[32], prev_cost[32];
+	double			 budget;
+	char			 now_m[8], prev_m[8], p[3][16];
+	size_t			 nn = 0, np = 0, i;
+
+	memset(&wl, 0, sizeof(wl));
+	usage_month(c->now, 0, now_m);
+	usage_month(c->now, 1, prev_m);
+	usage_prices(c->store, price);
+	if (usage_rows(c->store, now_m, &now_rows, &nn) != STORE_OK ||
+	    usage_rows(c->store, prev_m, &prev_rows, &np) != STORE_OK ||
+	    workspace_each(c->store, add_ws, &wl) != STORE_OK) {
+		free(now_rows);
+		free(prev_rows);
+		app_store_error(c, STORE_FAIL);
+		return;
+	}
+	for (i = 0; i < wl.n; i++) {
+		now_cost[i] = ws_cost(now_rows, nn, wl.name[i], price);
+		prev_cost[i] = ws_cost(prev_rows, np, wl.name[i], price);
+	}
+	out_status(&c->out, status);
+	page_begin(c, "Usage and cost");
+	out_html(&c->out, "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">"
+	    "<a href=\"%s/admin\">Admin panel</a> › <span aria-current=\"page\">"
+	    "Usage and cost</span></nav>\n<h1>Usage and cost</h1>\n"
+	    "<p class=\"lead\">Every call to X, counted when it is made, and "
+	    "what it is estimated to cost on pay-per-use. X bills; these are "
+	    "estimates from the prices below.</p>\n", c->cfg.base_path);
+	if (notice)
+		page_notice(c, kind, notice);
+	out_html(&c->out, "<section class=\"card\"><h2>Estimated spend</h2>\n");
+	chart(c, &wl, now_cost, prev_cost);
+	usage_table(c, now_m, now_rows, nn, price);
+	usage_table(c, prev_m, prev_rows, np, price);
+	out_html(&c->out, "</section>\n<section class=\"card\"><h2>Monthly "
+	    "budgets</h2>\n<p>When a workspace's estimate for the month reaches "
+	    "its budget, publishing through the API is refused with a sentence "
+	    "that says so (cookie posts are not billed). Empty or 0: no "
+	    "budget.</p>\n<table><thead><tr><th>Workspace</th><th>This month"
+	    "</th><th>Budget (US$)</th></tr></thead><tbody>\n");
+	for (i = 0; i < wl.n; i++) {
+		char	 spent[32], b[32];
+
+		usage_budget_get(c->store, wl.name[i], &budget);
+		snprintf(spent, sizeof(spent), "$%.3f", now_cost[i]);
+		if (budget > 0)
+			snprintf(b, sizeof(b), "%.2f", budget);
+		else
+			b[0] = '\0';
+		out_html(&c->out, "<tr><td>%s</td><td>%s</td><td><form "
+		    "method=\"post\" action=\"%s/admin/usage\" "
+		    "class=\"inline\">", wl.name[i], spent, c->cfg.base_path);
+		page_csrf(c);
+		out_html(&c->out, "<input type=\"hidden\" name=\"workspace\" "
+		    "value=\"%s\"><input name=\"budget\" value=\"%s\" "
+		    "inputmode=\"decimal\" aria-label=\"Budget of %s\"> "
+		    "<button type=\"submit\" name=\"action\" value=\"budget\" "
+		    "class=\"secondary\">Set</button></form></td></tr>\n",
+		    wl.name[i], b, wl.name[i]);
+	}
+	snprintf(p[0], sizeof(p[0]), "%g", price[U_POST]);
+	snprintf(p[1], sizeof(p[1]), "%g", price[U_POST_URL]);
+	snprintf(p[2], sizeof(p[2]), "%g", price[U_USER_READ]);
+	out_html(&c->out, "</tbody></table></section>\n<section class=\"card\">"
+	    "<h2>Prices</h2>\n<p>US dollars per call. The defaults are X's "
+	    "pay-per-use prices as of " USAGE_PRICES_DATE " (\"subject to "
+	    "change\"): check X's pricing page and adjust. Token calls, "
+	    "revokes and cookie-mode calls are counted but not priced.</p>\n"
+	    "<form method=\"post\" action=\"%s/admin/usage\" "
+	    "class=\"stack\">", c->cfg.base_path);
+	page_csrf(c);
+	out_html(&c->out, "<label for=\"price_post\">Post created</label>"
+	    "<input id=\"price_post\" name=\"price_post\" value=\"%s\" "
+	    "inputmode=\"decimal\"><label for=\"price_post_url\">Post created "
+	    "with a URL</label><input id=\"price_post_url\" "
+	    "name=\"price_post_url\" value=\"%s\" inputmode=\"decimal\">"
+	    "<label for=\"price_user_read\">User read</label><input "
+	    "id=\"price_user_read\" name=\"price_user_read\" value=\"%s\" "
+	    "inputmode=\"decimal\"><button type=\"submit\" name=\"action\" "
+	    "value=\"prices\" class=\"secondary\">Save prices</button></form>"
+	    "</section>\n", p[0], p[1], p[2]);
+	page_end(c);
+	free(now_rows);
+	free(prev_rows);
+}
+
+static void
+get_usage(struct ctx *c)
+{
+	const char	*n = req_get(&c->req, F_NOTICE);
+
+	show_usage(c, 200, n && strcmp(n, "saved") == 0 ? "Saved." : NULL,
+	    NOTICE_OK);
+}
+
+/* A budget in dollars, "" or "0" for none; -1 when malformed. */
+static double
+parse_money(const char *s)
+{
+	char	*end;
+	double	 v;
+
+	if (s == NULL)
+		return -1;
+	if (*s == '\0')
+		return 0;
+	v = strtod(s, &end);
+	return *end == '\0' && v >= 0 && v < 1e9 ? v : -1;
+}
+
+static void
+post_usage(struct ctx *c)
+{
+	const char		*action = req_get(&c->req, F_ACTION);
+	const char		*ws = req_get(&c->req, F_WS);
+	struct opt_change	 ch[3];
+	double			 b;
+	int			 rc;
+
+	if (action && strcmp(action, "budget") == 0) {
+		if (ws == NULL || (b = parse_money(req_get(&c->req,
+		    F_BUDGET))) < 0) {
+			show_usage(c, 400, "A budget is an amount in US dollars, "
+			    "such as 25 or 12.50 (empty for none). Nothing was "
+			    "saved.", NOTICE_ERROR);
+			return;
+		}
+		if ((rc = usage_budget_set(c->store, ws, b)) != STORE_OK) {
+			app_store_error(c, rc);
+			return;
+		}
+		app_audit(c, NULL, "budget.save", "set the monthly budget of %s "
+		    "to %.2f", ws, b);
+	} else if (action && strcmp(action, "prices") == 0) {
+		ch[0] = (struct opt_change){ OPT_PRICE_POST,
+		    req_get(&c->req, F_PRICE_POST) };
+		ch[1] = (struct opt_change){ OPT_PRICE_POST_URL,
+		    req_get(&c->req, F_PRICE_POST_URL) };
+		ch[2] = (struct opt_change){ OPT_PRICE_USER_READ,
+		    req_get(&c->req, F_PRICE_USER_READ) };
+		if (ch[0].val == NULL || ch[1].val == NULL || ch[2].val == NULL ||
+		    (rc = opt_apply(c->store, NULL, ch, 3)) == STORE_ABORT) {
+			show_usage(c, 400, "Prices are amounts in US dollars such "
+			    "as 0.015. Nothing was saved.", NOTICE_ERROR);
+			return;
+		}
+		if (rc != STORE_OK) {
+			app_store_error(c, rc);
+			return;
+		}
+		app_audit(c, NULL, "prices.save", "saved the prices");
+	} else {
+		out_error(&c->out, 400, "Unknown action.");
+		return;
+	}
+	app_redirect(c, "/admin/usage?n=saved");
+}
+
 static const struct route routes[] = {
 	{ M_GET, "/admin", R_ADMIN, get_home },
 	{ M_GET, X_PATH, R_ADMIN, get_x },
 	{ M_POST, X_PATH, R_ADMIN, post_x },
 	{ M_GET, "/admin/audit", R_ADMIN, get_audit },
+	{ M_GET, "/admin/usage", R_ADMIN, get_usage },
+	{ M_POST, "/admin/usage", R_ADMIN, post_usage },
 };
 
 int

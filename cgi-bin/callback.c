@@ -16,6 +16,7 @@
 #include "oauth.h"
 #include "opt.h"
 #include "page.h"
+#include "usage.h"
 #include "xapi.h"
 
 enum { F_STATE, F_CODE, F_ERROR, F__MAX };
@@ -187,12 +188,17 @@ finish(struct ctx *c)
 	/* The code lives 30 seconds at X: exchange it at once. */
 	r = xapi_token(&c->cfg, x.client_id, secret, code, verifier, &tok,
 	    detail, sizeof(detail));
+	if (r != XRES_NOT_SENT)
+		usage_count(c->store, c->now, c->user.workspace, NULL, U_TOKEN);
 	if (r != XRES_OK) {
 		token_problem(c, r, detail);
 		goto out;
 	}
-	if ((r = xapi_me(&c->cfg, tok.access_token, &u, detail,
-	    sizeof(detail))) != XRES_OK) {
+	r = xapi_me(&c->cfg, tok.access_token, &u, detail, sizeof(detail));
+	if (r != XRES_NOT_SENT)
+		usage_count(c->store, c->now, c->user.workspace, NULL,
+		    U_USER_READ);
+	if (r != XRES_OK) {
 		app_log(c, "oauth: users/me failed: %s", detail);
 		page_problem(c, 502, "Connection failed", "X issued a token but would "
 		    "not say which account it belongs to. Start again from "

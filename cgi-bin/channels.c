@@ -13,6 +13,7 @@
 #include "opt.h"
 #include "page.h"
 #include "tm.h"
+#include "usage.h"
 #include "xapi.h"
 
 enum { F_NOTICE, F__MAX };
@@ -252,6 +253,7 @@ revoke_token(struct ctx *c, const struct channel *ch)
 	    (secret = opt_x_secret(c->store, &c->cfg, c->key, &x)) != NULL) {
 		ok = xapi_revoke(&c->cfg, x.client_id, secret, token, detail,
 		    sizeof(detail)) == XRES_OK;
+		usage_count(c->store, c->now, ch->ws, ch->id, U_REVOKE);
 		if (!ok)
 			app_log(c, "disconnect: revoke failed: %s", detail);
 	}

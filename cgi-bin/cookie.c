@@ -13,6 +13,7 @@
 #include "channel.h"
 #include "opt.h"
 #include "page.h"
+#include "usage.h"
 #include "xweb.h"
 
 enum { F_AUTH_TOKEN, F_CT0, F_HANDLE, F__MAX };
@@ -79,6 +80,7 @@ connect_cookies(struct ctx *c)
 	}
 	ck = (struct xcookies){ tok, ct0, bearer };
 	v = xweb_verify(&c->cfg, &ck, &handle, &x_id, detail, sizeof(detail));
+	usage_count(c->store, c->now, c->user.workspace, NULL, U_COOKIE_READ);
 	if (v == XWEB_REFUSED) {
 		app_log(c, "cookie connect refused by X: %s", detail);
 		refuse(c, 400, "X did not accept these cookies: they may have "

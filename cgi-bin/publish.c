@@ -20,6 +20,7 @@
 #include "post.h"
 #include "tm.h"
 #include "tweetlen.h"
+#include "usage.h"
 
 #define MAX_TARGETS	16
 #define HISTORY_PAGE	20
@@ -138,6 +139,34 @@ check_targets(struct ctx *c, struct post_target *t, struct channel *ch,
 	return 0;
 }
 
+/*
+ * The workspace's monthly budget, when an admin set one: a post through
+ * the API (billed; cookie posts are not) is refused once the estimate
+ * has reached it.
+ */
+static int
+check_budget(struct ctx *c, const struct channel *ch, size_t n,
+    struct refusal *r)
+{
+	double	 price[U__MAX], budget, spent;
+	size_t	 i;
+
+	for (i = 0; i < n && ch[i].mode != CHAN_OAUTH; i++)
+		continue;
+	if (i == n)
+		return 0;
+	if (usage_budget_get(c->store, c->user.workspace, &budget) != STORE_OK ||
+	    budget <= 0)
+		return 0;
+	usage_prices(c->store, price);
+	if (usage_spent(c->store, c->user.workspace, c->now, price, &spent) !=
+	    STORE_OK || spent < budget)
+		return 0;
+	return refuse(r, 403, "Workspace %s has reached its monthly X budget "
+	    "($%.2f; about $%.2f spent this month). An administrator can raise "
+	    "it under Admin → Usage.", c->user.workspace, budget, spent);
+}
+
 /* When to publish: 0 for now, else a time in the future. */
 static int
 check_when(struct ctx *c, int schedule, time_t *when, struct refusal *r)
@@ -204,7 +233,7 @@ create(struct ctx *c, int schedule, char **id, struct refusal *r)
 	*id = NULL;
 	memset(ch, 0, sizeof(ch));
 	if (check_text(c, r) || check_targets(c, t, ch, &n, r) ||
-	    check_when(c, schedule, &when, r))
+	    check_budget(c, ch, n, r) || check_when(c, schedule, &when, r))
 		goto out;
 	if (when == 0 && app_key(c) == NULL) {
 		refuse(r, 503, "This instance's master key is unavailable.");
@@ -328,8 +357,14 @@ compose(struct ctx *c, int status, const struct refusal *r)
 {
 	struct channel	*list;
 	const char	*n = req_get(&c->req, F_NOTICE), *text;
+	double		 price[U__MAX];
+	char		 p_post[16], p_url[16];
 	size_t		 count, i, usable = 0;
 	int		 rc;
+
+	usage_prices(c->store, price);
+	snprintf(p_post, sizeof(p_post), "%.3f", price[U_POST]);
+	snprintf(p_url, sizeof(p_url), "%.3f", price[U_POST_URL]);
 
 	if ((rc = channel_list(c->store, c->user.workspace, &list, &count)) !=
 	    STORE_OK) {
@@ -355,7 +390,11 @@ compose(struct ctx *c, int status, const struct refusal *r)
 	    "aria-describedby=\"counter\">%s</textarea>\n<p class=\"hint\">"
 	    "<output id=\"counter\" for=\"text\" data-max=\"%d\">"
 	    "</output> X counts URLs as 23, emoji and CJK as 2.</p>\n"
-	    "<fieldset><legend>Channels</legend>\n", text, TWEETLEN_MAX);
+	    "<p class=\"hint\" id=\"cost\" data-post=\"%s\" "
+	    "data-post-url=\"%s\">Each post through the API is billed by X "
+	    "(about $%s, or $%s with a URL); cookie posts are not.</p>\n"
+	    "<fieldset><legend>Channels</legend>\n", text, TWEETLEN_MAX,
+	    p_post, p_url, p_post, p_url);
 	for (i = 0; i < count; i++) {
 		const char *st = channel_status(&list[i], c->now);
 		int	 ok = strcmp(st, "needs_reconnect") != 0;
@@ -363,9 +402,10 @@ compose(struct ctx *c, int status, const struct refusal *r)
 		usable += ok;
 		if (ok)
 			out_html(&c->out, "<label class=\"radio\"><input "
-			    "type=\"checkbox\" name=\"channel\" value=\"%s\"%s> "
-			    "@%s</label>\n", list[i].id, count == 1 ?
-			    " checked" : "", list[i].handle);
+			    "type=\"checkbox\" name=\"channel\" value=\"%s\" "
+			    "data-mode=\"%s\"%s> @%s</label>\n", list[i].id,
+			    list[i].mode == CHAN_OAUTH ? "oauth" : "cookie",
+			    count == 1 ? " checked" : "", list[i].handle);
 		else
 			out_html(&c->out, "<label class=\"radio\"><input "
 			    "type=\"checkbox\" disabled> @%s <span class=\"badge "

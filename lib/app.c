@@ -142,26 +142,33 @@ csrf_given(const struct ctx *c)
 	return c->req.csrf_header;
 }
 
-static void
+/*
+ * The session of the request's cookie, if it is a live one.  A store that
+ * cannot be read is not a signed-out user (that would send them to the
+ * sign-in page): its error is returned, for a 503.
+ */
+static int
 load_session(struct ctx *c)
 {
 	const char	*id = req_cookie(&c->req, sess_cookie(&c->cfg));
+	int		 rc;
 
 	if (id == NULL || c->store == NULL)
-		return;
-	if (sess_load(c->store, id, c->now, &c->sess) != STORE_OK)
-		return;
-	if (user_get(c->store, c->sess.user, &c->user) != STORE_OK) {
+		return STORE_OK;
+	if ((rc = sess_load(c->store, id, c->now, &c->sess)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_OK : rc;
+	if ((rc = user_get(c->store, c->sess.user, &c->user)) != STORE_OK) {
 		sess_free(&c->sess);
-		return;
+		return rc == STORE_NOTFOUND ? STORE_OK : rc;
 	}
 	if ((c->sid = strdup(id)) == NULL) {
 		user_free(&c->user);
 		sess_free(&c->sess);
-		return;
+		return STORE_FAIL;
 	}
 	c->signed_in = 1;
 	sess_csrf(id, c->csrf);
+	return STORE_OK;
 }
 
 static void
@@ -224,6 +231,8 @@ dispatch(struct ctx *c, const struct app *a)
 		buf_free(&allow);
 		return;
 	}
+	/* A route of the same path but another method came first. */
+	buf_free(&allow);
 	c->route = r;
 	if (r->flags & R_JSON)
 		c->out.json_errors = 1;
@@ -235,7 +244,10 @@ dispatch(struct ctx *c, const struct app *a)
 		app_store_error(c, STORE_FAIL);
 		return;
 	}
-	load_session(c);
+	if ((rc = load_session(c)) != STORE_OK) {
+		app_store_error(c, rc);
+		return;
+	}
 	if ((r->flags & (R_LOGIN | R_ADMIN)) && !c->signed_in) {
 		to_login(c);
 		return;

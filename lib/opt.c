@@ -21,6 +21,18 @@ valid_query_id(const char *s, size_t len)
 	    "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
+/* A price in US dollars: "0.015", at most 6 decimals, under 1000. */
+static int
+valid_price(const char *s, size_t len)
+{
+	const char	*dot = memchr(s, '.', len);
+
+	return len >= 1 && len <= 10 && strspn(s, "0123456789.") == len &&
+	    (dot == NULL || (memchr(dot + 1, '.', len - (size_t)(dot - s) - 1) ==
+	    NULL && len - (size_t)(dot - s) - 1 <= 6 && dot != s)) &&
+	    strtod(s, NULL) < 1000;
+}
+
 static const struct {
 	const char	*key;
 	valid_fn	 valid;
@@ -31,6 +43,9 @@ static const struct {
 	{ OPT_X_STATUS, valid_status, 0 },
 	{ OPT_WEB_BEARER, valid_bearer, 0 },
 	{ OPT_WEB_QUERY_ID, valid_query_id, 0 },
+	{ OPT_PRICE_POST, valid_price, 0 },
+	{ OPT_PRICE_POST_URL, valid_price, 0 },
+	{ OPT_PRICE_USER_READ, valid_price, 0 },
 };
 
 static int
@@ -156,16 +171,22 @@ opt_unset(struct store *st, const char *key)
 	return opt_apply(st, NULL, &ch, 1);
 }
 
-/* A stored value counts when it is there and not empty. */
+/*
+ * A stored value counts when it is there and not empty: 1, else 0; -1
+ * when the store could not say (a store that cannot be read is not one
+ * without the value: the caller answers 503, never falls back).
+ */
 static int
 present(struct store *st, const char *key, char **val)
 {
+	int	 rc;
+
 	*val = NULL;
-	if (opt_get(st, NULL, key, val) == STORE_OK && **val != '\0')
+	if ((rc = opt_get(st, NULL, key, val)) == STORE_OK && **val != '\0')
 		return 1;
 	free(*val);
 	*val = NULL;
-	return 0;
+	return rc == STORE_OK || rc == STORE_NOTFOUND ? 0 : -1;
 }
 
 char *
@@ -173,34 +194,50 @@ opt_get_or(struct store *st, const char *key, const char *dflt)
 {
 	char	*v;
 
-	return present(st, key, &v) ? v : strdup(dflt);
+	switch (present(st, key, &v)) {
+	case 1:
+		return v;
+	case 0:
+		return strdup(dflt);
+	default:
+		return NULL;
+	}
 }
 
 int
 opt_x_resolve(struct store *st, const struct cfg *c, struct xcreds *x)
 {
 	char	*v;
+	int	 p;
 
 	memset(x, 0, sizeof(*x));
-	if (present(st, OPT_X_CLIENT_ID, &v)) {
+	if ((p = present(st, OPT_X_CLIENT_ID, &v)) == 1) {
 		x->client_id = v;
 		x->id_src = SRC_PANEL;
-	} else if (c->env_client_id) {
+	} else if (p == 0 && c->env_client_id) {
 		if ((x->client_id = strdup(c->env_client_id)) == NULL)
 			return STORE_FAIL;
 		x->id_src = SRC_ENV;
 	}
-	if (present(st, OPT_X_CLIENT_SECRET, &v)) {
+	if (p == -1 || (p = present(st, OPT_X_CLIENT_SECRET, &v)) == -1)
+		goto fail;
+	if (p == 1) {
 		free(v);
 		x->secret_src = SRC_PANEL;
 	} else if (c->env_client_secret)
 		x->secret_src = SRC_ENV;
 	x->enabled = 1;
-	if (present(st, OPT_X_STATUS, &v)) {
+	if ((p = present(st, OPT_X_STATUS, &v)) == -1)
+		goto fail;
+	if (p == 1) {
 		x->enabled = strcmp(v, "disable") != 0;
 		free(v);
 	}
 	return STORE_OK;
+fail:
+	/* Unreadable is not "not configured": the caller answers 503. */
+	xcreds_free(x);
+	return STORE_FAIL;
 }
 
 void

@@ -20,6 +20,9 @@
 #define OPT_X_STATUS		"x-twitter_integration_status"
 #define OPT_WEB_BEARER		"x-twitter_web-bearer"
 #define OPT_WEB_QUERY_ID	"x-twitter_web-createtweet-queryid"
+#define OPT_PRICE_POST		"x-twitter_price-post"
+#define OPT_PRICE_POST_URL	"x-twitter_price-post-url"
+#define OPT_PRICE_USER_READ	"x-twitter_price-user-read"
 
 /*
  * Cookie connect's defaults: the public bearer token X's web app ships

@@ -228,11 +228,24 @@ out_error(struct out *o, int status, const char *sentence)
 	    out_reason(status), sentence);
 }
 
+/*
+ * The answer when not even the plain error page fits in memory: static
+ * text, so that a process out of memory still says so instead of ending
+ * the connection without a reply.
+ */
+#define OOM_HTML "<!doctype html>\n<html lang=\"en\"><head><meta " \
+	"charset=\"utf-8\"><title>500 Internal Server Error</title></head>\n" \
+	"<body><main class=\"error\"><h1>500 Internal Server Error</h1>\n" \
+	"<p>Out of memory.</p></main></body></html>\n"
+#define OOM_JSON "{\"error\":{\"status\":500,\"message\":" \
+	"\"Out of memory.\"}}\n"
+
 int
 out_send(struct out *o, FILE *f)
 {
-	struct buf	 h = { 0 };
-	int		 rc;
+	const char	*body;
+	size_t		 len;
+	int		 json = o->json_errors;
 
 	if (o->failed && o->status < 400)
 		out_error(o, 500, "The response could not be built.");
@@ -242,25 +255,34 @@ out_send(struct out *o, FILE *f)
 		o->json_errors = 0;
 		out_error(o, 500, "Out of memory.");
 	}
-	buf_addf(&h, "Status: %d %s\r\n", o->status, out_reason(o->status));
-	buf_addf(&h, "Content-Type: %s\r\n", o->ctype);
-	buf_addf(&h, "Content-Length: %zu\r\n", o->body.len);
-	buf_adds(&h, "Content-Security-Policy: " CSP "\r\n");
-	buf_adds(&h, "X-Content-Type-Options: nosniff\r\n");
-	buf_adds(&h, "X-Frame-Options: DENY\r\n");
-	buf_addf(&h, "Referrer-Policy: %s\r\n", o->referrer);
-	buf_adds(&h, "Cache-Control: no-store\r\n");
-	buf_add(&h, o->head.p ? o->head.p : "", o->head.len);
-	buf_adds(&h, "\r\n");
-	if (!buf_ok(&h)) {
-		buf_free(&h);
-		return -1;
+	if (buf_ok(&o->body)) {
+		body = o->body.p ? o->body.p : "";
+		len = o->body.len;
+	} else {
+		buf_free(&o->head);
+		o->status = 500;
+		o->ctype = json ? "application/json" :
+		    "text/html; charset=utf-8";
+		body = json ? OOM_JSON : OOM_HTML;
+		len = strlen(body);
 	}
-	rc = fwrite(h.p, 1, h.len, f) == h.len ? 0 : -1;
-	if (rc == 0 && !o->head_only && o->body.len)
-		rc = fwrite(o->body.p, 1, o->body.len, f) == o->body.len ? 0 : -1;
-	if (fflush(f) != 0)
-		rc = -1;
-	buf_free(&h);
-	return rc;
+	/*
+	 * Straight to f, with no buffer of ours: stdio falls back to
+	 * unbuffered writes when it cannot allocate its own, so even an
+	 * allocation failing here costs no answer.
+	 */
+	fprintf(f, "Status: %d %s\r\n", o->status, out_reason(o->status));
+	fprintf(f, "Content-Type: %s\r\n", o->ctype);
+	fprintf(f, "Content-Length: %zu\r\n", len);
+	fputs("Content-Security-Policy: " CSP "\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Frame-Options: DENY\r\n", f);
+	fprintf(f, "Referrer-Policy: %s\r\n", o->referrer);
+	fputs("Cache-Control: no-store\r\n", f);
+	if (o->head.len)
+		fwrite(o->head.p, 1, o->head.len, f);
+	fputs("\r\n", f);
+	if (!o->head_only && len)
+		fwrite(body, 1, len, f);
+	return fflush(f) != 0 || ferror(f) ? -1 : 0;
 }

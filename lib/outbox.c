@@ -8,6 +8,8 @@
 #include "outbox.h"
 #include "post.h"
 #include "tm.h"
+#include "tweetlen.h"
+#include "usage.h"
 #include "xapi.h"
 #include "xweb.h"
 
@@ -157,6 +159,14 @@ send_oauth(struct store *st, const struct cfg *cfg, const struct crypto_key *k,
 		    "not be opened with this instance's key; reconnect it, then "
 		    "retry.", now);
 	r = xapi_tweet(cfg, token, text, &p, detail, sizeof(detail));
+	if (r != XRES_NOT_SENT) {
+		struct tweetlen	 t;
+
+		/* X bills a post with a URL at its own price. */
+		tweetlen_count(text, strlen(text), &t);
+		usage_count(st, now, ch->ws, ch->id, t.urls > 0 ? U_POST_URL :
+		    U_POST);
+	}
 	explicit_bzero(token, strlen(token));
 	free(token);
 	budget_put(st, ukey, p.rl_remaining, p.rl_reset);
@@ -270,6 +280,8 @@ send_cookie(struct store *st, const struct cfg *cfg,
 		goto out;
 	}
 	r = xweb_post(cfg, &ck, qid, text, &p, detail, sizeof(detail));
+	if (r != XRES_NOT_SENT)
+		usage_count(st, now, ch->ws, ch->id, U_COOKIE_POST);
 	switch (r) {
 	case XRES_OK:
 		o.state = "posted";

@@ -269,18 +269,25 @@ post_list(struct store *st, const char *ws, const char *before, size_t limit,
     struct post **list, size_t *n)
 {
 	struct list_arg	 a = { ws, 0, limit, NULL, 0, STORE_OK };
-	char		 prefix[80];
+	char		 prefix[80], from[160];
 	int		 rc;
 
 	*list = NULL;
 	*n = 0;
-	if (before && post_id_ok(before))
+	snprintf(prefix, sizeof(prefix), "%s/", ws);
+	snprintf(from, sizeof(from), "%s", prefix);
+	/*
+	 * Keys sort newest first, so a page older than before starts at
+	 * before's own key: the read is the page, however deep.
+	 */
+	if (before && post_id_ok(before)) {
 		a.before = strtoull(before, NULL, 10);
+		key_of(ws, before, from, sizeof(from));
+	}
 	if ((a.list = calloc(limit + 1, sizeof(*a.list))) == NULL)
 		return STORE_FAIL;
-	snprintf(prefix, sizeof(prefix), "%s/", ws);
-	if ((rc = store_scan(st, NULL, SDB_POSTS, prefix, list_one, &a)) !=
-	    STORE_OK) {
+	if ((rc = store_scan_from(st, NULL, SDB_POSTS, prefix, from, list_one,
+	    &a)) != STORE_OK) {
 		post_list_free(a.list, a.n);
 		return rc;
 	}

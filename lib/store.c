@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -64,6 +65,7 @@ struct store {
 	int		 lockfd;
 	int		 busy;	 /* a call hit a lock conflict since reset */
 	int		 panic;	 /* the environment needs recovery */
+	int		 depth;	 /* store_txn() calls under way */
 	FILE		*report; /* store_verify(): libdb's findings */
 };
 
@@ -343,6 +345,70 @@ db_open(struct store *s, enum store_db d)
 	}
 }
 
+/*
+ * Database opens take libdb's environment lock, and a process killed
+ * while it holds it leaves every later open of that environment asleep
+ * for good: recovery (run by the next process to open the environment)
+ * starts a new one and nobody wakes the sleepers of the old one.  So
+ * opens happen only under the exclusive flock, which also covers the
+ * recovery, and the opener writes its pid at the start of store.lock
+ * for as long as it opens.  A pid left there is an opener that died: a
+ * store that opened its environment before that must open it again
+ * (which recovers it) before it may open a database in it.
+ */
+#define MARK_LEN	12
+
+static void
+mark(struct store *s, int on)
+{
+	char	 b[MARK_LEN + 1];
+
+	if (on)
+		snprintf(b, sizeof(b), "%-*ld\n", MARK_LEN - 1, (long)getpid());
+	else
+		memset(b, ' ', MARK_LEN);
+	(void)!pwrite(s->lockfd, b, MARK_LEN, 0);
+}
+
+/* An opener died while it held the flock (see mark()). */
+static int
+opener_died(struct store *s)
+{
+	char	 b[MARK_LEN + 1];
+	ssize_t	 n;
+	long	 pid;
+
+	if ((n = pread(s->lockfd, b, MARK_LEN, 0)) <= 0)
+		return 0;
+	b[n] = '\0';
+	pid = strtol(b, NULL, 10);
+	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == -1 &&
+	    errno == ESRCH;
+}
+
+/* Open database d of a read-only store on first use (see mark()). */
+static int
+lazy_open(struct store *s, enum store_db d)
+{
+	int	 rc;
+
+	if (lockfile(s->lockfd, LOCK_EX) == -1) {
+		say("store.lock: flock: %s", strerror(errno));
+		return STORE_FAIL;
+	}
+	if (opener_died(s)) {
+		/* store_txn() opens the environment again and retries. */
+		s->panic = 1;
+		(void)lockfile(s->lockfd, LOCK_UN);
+		return STORE_FAIL;
+	}
+	mark(s, 1);
+	rc = db_open(s, d);
+	mark(s, 0);
+	(void)lockfile(s->lockfd, LOCK_UN);
+	return rc;
+}
+
 /* The handle of database d, opened on first use in a read-only store. */
 static int
 handle(struct store *s, enum store_db d, DB **dbp)
@@ -352,7 +418,7 @@ handle(struct store *s, enum store_db d, DB **dbp)
 	*dbp = NULL;
 	if (s == NULL || (unsigned)d >= STORE_NDB)
 		return STORE_FAIL;
-	if (s->db[d] == NULL && (rc = db_open(s, d)) != STORE_OK)
+	if (s->db[d] == NULL && (rc = lazy_open(s, d)) != STORE_OK)
 		return rc;
 	*dbp = s->db[d];
 	return STORE_OK;
@@ -384,13 +450,69 @@ keydbt(DBT *k, const char *key)
 	k->size = (u_int32_t)strlen(key);
 }
 
+/*
+ * Open the environment and, for a writable store, every database, all
+ * under the exclusive flock (see mark()).
+ */
+static int
+attach(struct store *s)
+{
+	int	 i, rc;
+
+	if (lockfile(s->lockfd, LOCK_EX) == -1) {
+		say("store.lock: flock: %s", strerror(errno));
+		return STORE_FAIL;
+	}
+	mark(s, 1);
+	rc = env_open(s);
+	if (rc == STORE_OK && !(s->flags & STORE_RDONLY))
+		for (i = 0; i < STORE_NDB && rc == STORE_OK; i++)
+			rc = db_open(s, i);
+	/* Whatever a dead opener left is recovered now (or we failed). */
+	mark(s, 0);
+	(void)lockfile(s->lockfd, LOCK_UN);
+	return rc;
+}
+
+/*
+ * Close a panicked environment and open it afresh (recovering it if a
+ * process died).  A process that opened the environment before another
+ * one ran recovery -- the first opener after a crash does -- finds it
+ * panicked, though nothing is wrong with the data.
+ */
+static int
+reopen(struct store *s)
+{
+	mode_t	 omask;
+	int	 i, rc;
+
+	for (i = 0; i < STORE_NDB; i++)
+		if (s->db[i] != NULL) {
+			(void)s->db[i]->close(s->db[i], DB_NOSYNC);
+			s->db[i] = NULL;
+		}
+	if (s->env != NULL) {
+		(void)lockfile(s->lockfd, LOCK_SH);
+		(void)s->env->close(s->env, 0);
+		(void)lockfile(s->lockfd, LOCK_UN);
+		s->env = NULL;
+	}
+	s->panic = 0;
+	omask = umask(077);
+	rc = attach(s);
+	umask(omask);
+	if (rc == STORE_OK)
+		say("reopened the environment after a recovery");
+	return rc;
+}
+
 int
 store_open(struct store **sp, const char *dir, unsigned flags)
 {
 	struct store	*s;
 	struct buf	 lock = { 0 };
 	mode_t		 omask;
-	int		 i, rc = STORE_FAIL;
+	int		 rc = STORE_FAIL;
 
 	*sp = NULL;
 	if ((flags & ~STORE_RDONLY) != 0) {
@@ -429,18 +551,8 @@ store_open(struct store **sp, const char *dir, unsigned flags)
 		    "the user the server runs as)" : "");
 		goto err;
 	}
-	if (lockfile(s->lockfd, LOCK_EX) == -1) {
-		say("%s: flock: %s", buf_str(&lock), strerror(errno));
+	if ((rc = attach(s)) != STORE_OK)
 		goto err;
-	}
-	rc = env_open(s);
-	(void)lockfile(s->lockfd, LOCK_UN);
-	if (rc != STORE_OK)
-		goto err;
-	if (!(flags & STORE_RDONLY))
-		for (i = 0; i < STORE_NDB; i++)
-			if ((rc = db_open(s, i)) != STORE_OK)
-				goto err;
 	umask(omask);
 	buf_free(&lock);
 	*sp = s;
@@ -505,15 +617,18 @@ store_txn(struct store *s, store_fn fn, void *arg)
 {
 	struct timespec	 t0;
 	DB_TXN		*txn;
-	int		 try, ret, rc, outer;
+	int		 try, ret, rc, outer, committing, reopened = 0;
 
-	if (s == NULL || fn == NULL)
+	if (s == NULL || fn == NULL || s->env == NULL)
 		return STORE_FAIL;
 	/* A nested call (a NULL-txn read inside fn) keeps fn's flag. */
 	outer = s->busy;
+	s->depth++;
+again:
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (try = 0; ; try++) {
 		s->busy = 0;
+		committing = 0;
 		if ((ret = s->env->txn_begin(s->env, NULL, &txn,
 		    DB_TXN_NOWAIT)) != 0) {
 			rc = map(s, "environment", "txn_begin", ret);
@@ -522,6 +637,7 @@ store_txn(struct store *s, store_fn fn, void *arg)
 		rc = fn(s, txn, arg);
 		/* A transaction that hit a lock conflict cannot commit. */
 		if (rc == STORE_OK && !s->busy) {
+			committing = 1;
 			if ((ret = txn->commit(txn, 0)) == 0)
 				break;
 			rc = map(s, "environment", "commit", ret);
@@ -542,6 +658,22 @@ store_txn(struct store *s, store_fn fn, void *arg)
 		}
 		backoff(try);
 	}
+	/*
+	 * Another process recovered the environment under this one (the
+	 * first opener after a crash does): a transaction that did not
+	 * reach its commit left nothing behind, so run it once more in the
+	 * environment opened afresh.  Not after a failed commit (it may be
+	 * durable), and only from the outermost call (an outer transaction
+	 * still holds the old environment).
+	 */
+	if (rc != STORE_OK && s->panic && !committing && !reopened &&
+	    s->depth == 1) {
+		reopened = 1;
+		if (reopen(s) == STORE_OK)
+			goto again;
+		rc = STORE_FAIL;
+	}
+	s->depth--;
 	s->busy = outer;
 	return rc;
 }
@@ -710,18 +842,20 @@ store_del(struct store *s, DB_TXN *txn, enum store_db d, const char *key)
 }
 
 /*
- * Walk the records of d whose key starts with prefix, in txn, calling
- * fn with NUL-terminated copies (kept by fn only until it returns).
+ * Walk the records of d whose key starts with prefix, from the first
+ * key at or after from (just after it when after is set), in txn,
+ * calling fn with NUL-terminated copies (kept by fn only until it
+ * returns).
  */
 static int
 walk(struct store *s, DB_TXN *txn, enum store_db d, const char *prefix,
-    store_each_fn fn, void *arg)
+    const char *from, int after, store_each_fn fn, void *arg)
 {
 	struct buf	 kb = { 0 }, vb = { 0 };
 	DB		*db;
 	DBC		*c;
 	DBT		 k, v;
-	size_t		 plen;
+	size_t		 plen = strlen(prefix), flen;
 	u_int32_t	 op;
 	int		 ret, rc;
 
@@ -731,11 +865,16 @@ walk(struct store *s, DB_TXN *txn, enum store_db d, const char *prefix,
 		return map(s, store_db_name(d), "cursor", ret);
 
 	/* Cleanup rule: from here, leave through out (closes c). */
-	keydbt(&k, prefix);
-	plen = k.size;
+	keydbt(&k, from);
+	flen = k.size;
 	memset(&v, 0, sizeof(v));
-	op = plen > 0 ? DB_SET_RANGE : DB_FIRST;
+	op = flen > 0 ? DB_SET_RANGE : DB_FIRST;
 	while ((ret = c->get(c, &k, &v, op)) == 0) {
+		if (op != DB_NEXT && after && k.size == flen &&
+		    memcmp(k.data, from, flen) == 0) {
+			op = DB_NEXT;
+			continue;
+		}
 		op = DB_NEXT;
 		if (k.size < plen || memcmp(k.data, prefix, plen) != 0)
 			break;
@@ -762,15 +901,29 @@ out:
 }
 
 /*
- * A scan outside a transaction first copies the matching records, as
- * (size_t klen, key, NUL, size_t vlen, val, NUL) entries, in a
- * read-only transaction of its own, then calls fn with no lock held:
- * fn may then use the store freely, and a conflict half-way through
- * only restarts the copy, never calls fn twice for a record.
+ * A scan outside a transaction reads in chunks: each chunk's records
+ * are copied, as (size_t klen, key, NUL, size_t vlen, val, NUL)
+ * entries, in a read-only transaction of its own, and fn is called for
+ * them after it ended, with no lock held.  So fn may use the store
+ * freely; a conflict only restarts the copy of one chunk, never calls
+ * fn twice for a record; and a scan that fn stops early stops reading.
+ * The first chunk is small, for lists that want a page; later ones grow
+ * so that a long scan takes few transactions, but never many locks at
+ * once: a transaction keeps a read lock on every page it read until it
+ * ends, and 100,000 posts read in one ran libdb's lock table out.
  */
+#define SCAN_FIRST	32		/* records in the first chunk */
+#define SCAN_MOST	1024		/* records in any chunk */
+#define SCAN_BYTES	(256 * 1024)	/* a chunk ends once past this */
+
 struct copyarg {
 	enum store_db	 d;
 	const char	*prefix;
+	const char	*from;		/* the chunk starts here */
+	int		 after;		/* just after from: it was seen */
+	size_t		 max;		/* records this chunk may take */
+	size_t		 n;		/* records it took */
+	int		 full;		/* it stopped at max or SCAN_BYTES */
 	struct buf	 out;
 };
 
@@ -785,11 +938,14 @@ copy_add(struct buf *b, const char *p, size_t len)
 static int
 copy_each(const char *key, const char *val, size_t len, void *arg)
 {
-	struct buf	*b = arg;
+	struct copyarg	*c = arg;
 
-	copy_add(b, key, strlen(key));
-	copy_add(b, val, len);
-	return !buf_ok(b);
+	copy_add(&c->out, key, strlen(key));
+	copy_add(&c->out, val, len);
+	if (!buf_ok(&c->out))
+		return 1;
+	c->full = ++c->n >= c->max || c->out.len >= SCAN_BYTES;
+	return c->full;
 }
 
 static int
@@ -799,7 +955,9 @@ copy_fn(struct store *s, DB_TXN *txn, void *arg)
 	int		 rc;
 
 	buf_reset(&c->out);
-	rc = walk(s, txn, c->d, c->prefix, copy_each, &c->out);
+	c->n = 0;
+	c->full = 0;
+	rc = walk(s, txn, c->d, c->prefix, c->from, c->after, copy_each, c);
 	if (rc == STORE_OK && !buf_ok(&c->out)) {
 		say("out of memory");
 		rc = STORE_FAIL;
@@ -820,33 +978,59 @@ copy_next(const char **p, size_t *len)
 }
 
 int
-store_scan(struct store *s, DB_TXN *txn, enum store_db d,
-    const char *prefix, store_each_fn fn, void *arg)
+store_scan_from(struct store *s, DB_TXN *txn, enum store_db d,
+    const char *prefix, const char *from, store_each_fn fn, void *arg)
 {
 	struct copyarg	 c;
-	const char	*p, *end, *key, *val;
-	size_t		 klen, vlen;
-	int		 rc;
+	struct buf	 last = { 0 };
+	const char	*p, *end, *key = NULL, *val;
+	size_t		 klen = 0, vlen;
+	int		 rc, stop = 0;
 
 	if (prefix == NULL || fn == NULL)
 		return STORE_FAIL;
+	/* Keys before the prefix are not in the range at all. */
+	if (from == NULL || strcmp(from, prefix) < 0)
+		from = prefix;
 	if (txn != NULL)
-		return walk(s, txn, d, prefix, fn, arg);
+		return walk(s, txn, d, prefix, from, 0, fn, arg);
 	memset(&c, 0, sizeof(c));
 	c.d = d;
 	c.prefix = prefix;
-	if ((rc = store_txn(s, copy_fn, &c)) == STORE_OK && c.out.len > 0) {
+	c.from = from;
+	c.max = SCAN_FIRST;
+	while ((rc = store_txn(s, copy_fn, &c)) == STORE_OK && c.n > 0) {
 		p = c.out.p;
 		end = p + c.out.len;
-		while (p < end) {
+		while (p < end && !stop) {
 			key = copy_next(&p, &klen);
 			val = copy_next(&p, &vlen);
-			if (fn(key, val, vlen, arg) != 0)
-				break;
+			stop = fn(key, val, vlen, arg) != 0;
 		}
+		if (stop || !c.full)
+			break;
+		/* The next chunk starts just after the last key seen. */
+		buf_reset(&last);
+		buf_add(&last, key, klen);
+		if (!buf_ok(&last)) {
+			say("out of memory");
+			rc = STORE_FAIL;
+			break;
+		}
+		c.from = buf_str(&last);
+		c.after = 1;
+		c.max = c.max * 2 > SCAN_MOST ? SCAN_MOST : c.max * 2;
 	}
 	buf_free(&c.out);
+	buf_free(&last);
 	return rc;
+}
+
+int
+store_scan(struct store *s, DB_TXN *txn, enum store_db d,
+    const char *prefix, store_each_fn fn, void *arg)
+{
+	return store_scan_from(s, txn, d, prefix, prefix, fn, arg);
 }
 
 int
@@ -901,7 +1085,7 @@ store_checkpoint(struct store *s)
 {
 	int	 ret;
 
-	if (s == NULL)
+	if (s == NULL || s->env == NULL)
 		return STORE_FAIL;
 	if ((ret = s->env->txn_checkpoint(s->env, CKP_KBYTE, CKP_MIN, 0)) != 0)
 		return map(s, "environment", "checkpoint", ret);
@@ -909,6 +1093,12 @@ store_checkpoint(struct store *s)
 	if ((ret = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0)
 		return map(s, "environment", "log_archive", ret);
 	return STORE_OK;
+}
+
+DB_ENV *
+store_env(struct store *s)
+{
+	return s != NULL ? s->env : NULL;
 }
 
 int

@@ -92,12 +92,19 @@ int	 store_del(struct store *, DB_TXN *, enum store_db, const char *key);
 /*
  * Call fn for each record whose key starts with prefix ("" for all), in
  * key order; fn returns non-zero to stop early.  With a txn the reads
- * take part in it.
+ * take part in it.  Without one, fn runs with no lock held (it may use
+ * the store, store_txn included) and the records are read a chunk at a
+ * time, each chunk in a transaction of its own: stopping early saves
+ * the rest, and the scan is not one snapshot (a record written
+ * meanwhile may or may not be seen; none is seen twice).
  */
 typedef int (*store_each_fn)(const char *key, const char *val, size_t len,
 	    void *arg);
 int	 store_scan(struct store *, DB_TXN *, enum store_db,
 	    const char *prefix, store_each_fn fn, void *arg);
+/* The same, from the first key at or after from (a page of a list). */
+int	 store_scan_from(struct store *, DB_TXN *, enum store_db,
+	    const char *prefix, const char *from, store_each_fn fn, void *arg);
 
 /*
  * Delete, inside txn, every record of db for which dead(val, len, arg)
@@ -114,6 +121,12 @@ int	 store_next_id(struct store *, DB_TXN *, const char *name,
 
 /* Checkpoint and remove log files no longer needed. */
 int	 store_checkpoint(struct store *);
+
+/*
+ * The environment handle, for what this interface does not wrap:
+ * operations on the whole environment such as a hot backup (backup.c).
+ */
+DB_ENV	*store_env(struct store *);
 
 /*
  * Verify every database file in dir (DB->verify); report problems on

@@ -859,6 +859,7 @@ walk(const struct tl *t, struct tweetlen *out)
 	for (i = 0; i < t->n; i++) {
 		if (t->url[i] != 0) {
 			w += WEIGHT_URL;
+			out->urls++;
 			i += t->url[i] - 1;
 		} else if (t->emoji[i] != 0) {
 			w += WEIGHT_DEFAULT;

@@ -32,6 +32,8 @@ struct tweetlen {
 	int			 weighted;	/* as X counts it */
 	int			 permillage;	/* weighted / 280 * 1000, down */
 	int			 valid;		/* 1 when X accepts the length */
+	int			 urls;		/* URLs found (X bills posts
+						   with one at a higher price) */
 	enum tweetlen_reason	 reason;	/* why not, an invalid char first */
 };
 

@@ -473,7 +473,8 @@ parse_post(const struct xhttp_resp *r, struct xpost *p, int *refused,
 		if (msg == NULL)
 			msg = json_string_value(json_object_get(
 			    json_array_get(errs, 0), "message"));
-		say(d, n, "X refused the post: ");
+		/* The caller says "X refused the post"; this is what X said. */
+		say(d, n, "X answered HTTP %ld with an error: ", r->status);
 		printable_cat(d, n, msg ? msg : "no reason");
 	}
 out:

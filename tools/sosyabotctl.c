@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "backup.h"
 #include "cfg.h"
 #include "crypto.h"
 #include "opt.h"
 #include "outbox.h"
 #include "post.h"
+#include "rekey.h"
 #include "store.h"
 #include "tm.h"
 #include "user.h"
@@ -370,6 +372,7 @@ cmd_verify(int argc, char **argv)
 {
 	struct store		*st;
 	struct crypto_key	*k;
+	struct rekey_census	 c;
 	int			 bad = 0;
 
 	(void)argv;
@@ -383,14 +386,134 @@ cmd_verify(int argc, char **argv)
 		crypto_key_free(k);
 		return 1;
 	}
-	if (opt_verify(st, k) != 0)
-		bad = fail("%s", "a sealed option does not open with the "
-		    "master key");
+	/* Every sealed value (options and channels), each one named. */
+	if (rekey_census(st, k, &c, stderr) != STORE_OK)
+		bad = fail("%s", "the sealed values could not be read");
+	else if (c.bad > 0)
+		bad = fail("%s", "a sealed value does not open with the "
+		    "master key (named above)");
 	store_close(st);
 	crypto_key_free(k);
 	if (!bad)
 		printf("ok\n");
 	return bad;
+}
+
+/* An audit record of an operation on the whole store. */
+static void
+audit_op(const char *kind, const char *fmt, const char *arg)
+{
+	struct store	*st;
+
+	if ((st = open_store(0)) == NULL)
+		return;
+	cli_audit(st, NULL, kind, fmt, arg);
+	store_close(st);
+}
+
+static int
+cmd_backup(int argc, char **argv)
+{
+	struct backup_opts	 o;
+	const char		*dir = NULL;
+	char			 err[1024];
+	int			 i;
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--with-key") == 0)
+			o.with_key = 1;
+		else if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else
+			return fail("unexpected argument: %s", argv[i]);
+	}
+	if (dir == NULL)
+		return fail("%s", "usage: sosyabotctl backup DIR [--with-key]");
+	o.data_dir = cfg.data_dir;
+	o.key_file = cfg.key_file;
+	o.out = stdout;
+	if (backup_make(&o, dir, err, sizeof(err)) != 0)
+		return fail("backup: %s", err);
+	audit_op("store.backup", o.with_key ? "backup to %s, with the key" :
+	    "backup to %s", dir);
+	return 0;
+}
+
+static int
+cmd_restore(int argc, char **argv)
+{
+	struct backup_opts	 o;
+	const char		*dir = NULL;
+	char			 err[1024];
+	int			 i;
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--with-key") == 0)
+			o.with_key = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			o.force = 1;
+		else if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else
+			return fail("unexpected argument: %s", argv[i]);
+	}
+	if (dir == NULL)
+		return fail("%s", "usage: sosyabotctl restore DIR [--with-key] "
+		    "[--force]");
+	o.data_dir = cfg.data_dir;
+	o.key_file = cfg.key_file;
+	o.out = stdout;
+	if (backup_restore(&o, dir, err, sizeof(err)) != 0)
+		return fail("restore: %s", err);
+	audit_op("store.restore", o.with_key ? "restored the backup in %s, "
+	    "with its key" : "restored the backup in %s", dir);
+	return 0;
+}
+
+static int
+cmd_rekey(int argc, char **argv)
+{
+	struct rekey_opts	 o;
+	const char		*knob;
+	char			*end, err[1024];
+	long			 v;
+	int			 rc;
+
+	memset(&o, 0, sizeof(o));
+	o.wait = 300;
+	o.stop_after = -1;
+	if (argc == 2 && strcmp(argv[0], "--wait") == 0) {
+		errno = 0;
+		v = strtol(argv[1], &end, 10);
+		if (*argv[1] == '\0' || *end != '\0' || errno != 0 || v < 0 ||
+		    v > 86400)
+			return fail("%s", "--wait takes a number of seconds "
+			    "(0 to 86400)");
+		o.wait = (unsigned int)v;
+	} else if (argc != 0)
+		return fail("%s", "usage: sosyabotctl rekey [--wait SECONDS]");
+	/* A test knob (see the manual): stop as if interrupted. */
+	if ((knob = getenv("SOSYABOT_REKEY_STOP_AFTER")) != NULL &&
+	    *knob != '\0') {
+		errno = 0;
+		v = strtol(knob, &end, 10);
+		if (*end != '\0' || errno != 0 || v < 0)
+			return fail("%s", "SOSYABOT_REKEY_STOP_AFTER takes a "
+			    "number");
+		o.stop_after = v;
+	}
+	o.data_dir = cfg.data_dir;
+	o.key_file = cfg.key_file;
+	o.out = stdout;
+	rc = rekey_run(&o, err, sizeof(err));
+	if (rc == REKEY_FAIL)
+		return fail("rekey: %s", err);
+	if (rc == REKEY_DONE)
+		audit_op("key.rekey", "%s", "moved every sealed value to a new "
+		    "master key and retired the old one");
+	return rc;
 }
 
 struct due {
@@ -571,6 +694,9 @@ static const struct cmd cmds[] = {
 	{ "options", "set", "options set KEY VALUE|- (- reads it from stdin)", cmd_opt_set },
 	{ "options", "unset", "options unset KEY", cmd_opt_unset },
 	{ "verify", NULL, "verify", cmd_verify },
+	{ "backup", NULL, "backup DIR [--with-key]", cmd_backup },
+	{ "restore", NULL, "restore DIR [--with-key] [--force]", cmd_restore },
+	{ "rekey", NULL, "rekey [--wait SECONDS]", cmd_rekey },
 	{ "publish-due", NULL, "publish-due [--max N]", cmd_publish_due },
 	{ "audit", NULL, "audit [--json] [--user U] [--workspace W] [--kind K] "
 	    "[--since YYYY-MM-DD] [--limit N]", cmd_audit },

@@ -28,12 +28,23 @@ document.addEventListener("DOMContentLoaded", function () {
 	var counter = document.getElementById("counter");
 	if (text && counter && window.sosyabotTweetLength) {
 		var max = Number(counter.getAttribute("data-max")) || 280;
+		var cost = document.getElementById("cost");
+		var boxes = document.querySelectorAll('input[name="channel"][data-mode="oauth"]');
 		var update = function () {
 			var r = window.sosyabotTweetLength(text.value);
 			counter.textContent = r.weightedLength + " / " + max;
 			counter.classList.toggle("over", !r.valid && r.weightedLength > 0);
+			if (!cost) return;
+			// What X will bill for this text on the chosen API channels.
+			var n = 0;
+			boxes.forEach(function (b) { if (b.checked) n++; });
+			var each = Number(cost.getAttribute(r.urls > 0 ? "data-post-url" : "data-post"));
+			cost.textContent = n === 0 ? "No X charge: no API channel is chosen." :
+			    "Estimated X charge: $" + (each * n).toFixed(3) + " (" + n +
+			    " post" + (n > 1 ? "s" : "") + (r.urls > 0 ? " with a URL" : "") + ").";
 		};
 		text.addEventListener("input", update);
+		boxes.forEach(function (b) { b.addEventListener("change", update); });
 		update();
 	}
 	// Scheduled times are wall-clock times in the browser's zone.

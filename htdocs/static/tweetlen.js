@@ -4,7 +4,7 @@
  * algorithm on the server, which has the last word;
  * tests/unit/tweetlen-agree.js checks that the two agree.
  *
- * sosyabotTweetLength(text) -> { weightedLength, valid, permillage }.
+ * sosyabotTweetLength(text) -> { weightedLength, valid, permillage, urls }.
  * Needs tld.js loaded first (in Node it is required).
  *
  * URLs are found with twitter-text's own regular expressions, built the
@@ -202,12 +202,13 @@
 
 	function sosyabotTweetLength(text) {
 		var s = String(text).normalize("NFC");
-		var urlAt = {}, emojiLen = emojiAt(s), w = 0, valid = true;
+		var urlAt = {}, emojiLen = emojiAt(s), w = 0, valid = true, n = 0;
 		urls(s).forEach(function (u) { urlAt[u[0]] = u[1]; });
 		for (var i = 0; i < s.length; i++) {
 			var c = s.charCodeAt(i);
 			if (urlAt[i]) {
 				w += URL_LENGTH * SCALE;
+				n++;
 				i += urlAt[i] - 1;
 			} else if (emojiLen[i]) {
 				w += DEFAULT_WEIGHT;
@@ -229,7 +230,8 @@
 		return {
 			weightedLength: w,
 			valid: valid && w > 0 && w <= MAX,
-			permillage: Math.floor(w / MAX * 1000)
+			permillage: Math.floor(w / MAX * 1000),
+			urls: n
 		};
 	}
 

@@ -37,6 +37,8 @@ finish() {
 # cgi PROGRAM METHOD URI [BODY] — runs it; the reply lands in $T/out,
 # its headers in $T/head, its body in $T/body, the status in $STATUS.
 # Extra environment: COOKIE, ORIGIN, FETCH_SITE, CTYPE, CSRF_HEADER, ACCEPT.
+# CGI_WRAP is put before the program (valgrind, a preloaded allocator);
+# its exit status lands in $CGI_RC.
 cgi() {
 	local prog=$1 method=$2 uri=$3 body=${4-}
 	printf '%s' "$body" | env -i PATH="$PATH" \
@@ -44,6 +46,8 @@ cgi() {
 		${TWITTER_CLIENT_ID:+TWITTER_CLIENT_ID="$TWITTER_CLIENT_ID"} \
 		${TWITTER_CLIENT_SECRET:+TWITTER_CLIENT_SECRET="$TWITTER_CLIENT_SECRET"} \
 		${X_API_BASE_URL:+X_API_BASE_URL="$X_API_BASE_URL"} \
+		${X_WEB_BASE_URL:+X_WEB_BASE_URL="$X_WEB_BASE_URL"} \
+		${X_AUTHORIZE_URL:+X_AUTHORIZE_URL="$X_AUTHORIZE_URL"} \
 		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
 		REQUEST_METHOD="$method" REQUEST_URI="$uri" \
 		REMOTE_ADDR=127.0.0.1 \
@@ -55,6 +59,7 @@ cgi() {
 		${CSRF_HEADER:+HTTP_X_CSRF_TOKEN="$CSRF_HEADER"} \
 		${ACCEPT:+HTTP_ACCEPT="$ACCEPT"} \
 		${CGI_WRAP:-} "$CGI/$prog" >"$T/out" 2>>"$T/stderr"
+	CGI_RC=$?	# the program's exit status; 128+N when signal N killed it
 	sed -n '1,/^\r$/p' "$T/out" | tr -d '\r' >"$T/head"
 	sed '1,/^\r$/d' "$T/out" >"$T/body"
 	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/head")

@@ -461,6 +461,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "reset_after_request":
             if f.get("process"):
                 route = ROUTES.get((self.command, self.req_path))
+                if route is None and self.command == "POST" and \
+                        GRAPHQL_RE.match(self.req_path):
+                    route = Handler.create_tweet_web
                 if route:
                     self.wfile = _Discard()
                     with S.lock:

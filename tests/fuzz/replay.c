@@ -24,18 +24,28 @@
 
 #include "fuzz.h"
 
-static char	 crashmsg[4200];	/* names the input being run */
+static const int	 fatal[] = { SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL };
+#define NFATAL		 (sizeof(fatal) / sizeof(fatal[0]))
+static struct sigaction	 before[NFATAL];	/* a sanitizer's, or the default */
+static char		 crashmsg[4200];	/* names the input being run */
 
-/* Only async-signal-safe calls: the process may be in any state. */
+/*
+ * Name the input, then give the signal back to whoever had it before
+ * (a sanitizer prints its report then): a fault happens again when the
+ * handler returns, and abort() raises again by itself.  Only
+ * async-signal-safe calls: the process may be in any state.
+ */
 static void
 crashed(int sig)
 {
 	ssize_t	 r;
+	size_t	 i;
 
 	r = write(STDERR_FILENO, crashmsg, strlen(crashmsg));
 	(void)r;
-	signal(sig, SIG_DFL);
-	raise(sig);
+	for (i = 0; i < NFATAL; i++)
+		if (fatal[i] == sig)
+			sigaction(sig, &before[i], NULL);
 }
 
 /* Run one file.  Returns 0, or -1 if it could not be read. */
@@ -91,16 +101,18 @@ int
 main(int argc, char *argv[])
 {
 	struct dirent	**list;
+	struct sigaction  sa;
 	struct stat	  st;
+	size_t		  f;
 	char		  path[4096];
 	int		  i, k, n, bad = 0;
 	unsigned long	  runs = 0;
 
-	signal(SIGABRT, crashed);
-	signal(SIGSEGV, crashed);
-	signal(SIGBUS, crashed);
-	signal(SIGFPE, crashed);
-	signal(SIGILL, crashed);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = crashed;
+	sigemptyset(&sa.sa_mask);
+	for (f = 0; f < NFATAL; f++)
+		sigaction(fatal[f], &sa, &before[f]);
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s dir|file ...\n", argv[0]);
 		return 2;

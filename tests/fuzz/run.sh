@@ -17,7 +17,8 @@ usage() { echo "usage: $0 HARNESS MINUTES [libFuzzer options...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 h=$1 minutes=$2
 shift 2
-case $minutes in ''|*[!0-9]*) usage ;; esac
+# libFuzzer takes a total time of 0 as no limit at all.
+case $minutes in ''|*[!0-9]*|0) usage ;; esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)

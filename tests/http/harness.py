@@ -6,6 +6,7 @@ a browser-like HTTP client with a cookie jar that never follows redirects.
 Runners call check(name, fn) for each case and finish() at the end, which
 prints "N passed, N failed".
 """
+import atexit
 import html
 import http.client
 import json
@@ -174,9 +175,12 @@ class FakeX:
     """tests/fakex/fakex.py on a free port."""
 
     def __init__(self):
+        # Its stdout is a pipe of ours: it never holds the runner's output
+        # open, and it goes when the runner exits, even on a failed setup.
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests/fakex/fakex.py"),
              "--port", "0"], stdout=subprocess.PIPE, text=True)
+        atexit.register(self.stop)
         line = self.proc.stdout.readline().strip()
         assert line.startswith("listening "), line
         self.url = line.split()[1]
@@ -212,8 +216,9 @@ class FakeX:
         return self.call("GET", "/_fake/requests" + q)["requests"]
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
 
 
 class Instance:
@@ -253,6 +258,7 @@ class Instance:
         return r
 
     def start(self):
+        atexit.register(self.stop)
         return self.service("start")
 
     def stop(self):

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "sha256.h"
 #include "suites.h"
 
 static char	 tmpdir[64];
@@ -569,6 +570,155 @@ START_TEST(test_key_create)
 }
 END_TEST
 
+/*
+ * A key file in the format with a header, from (id, fill byte) pairs,
+ * with a right checksum unless broken.
+ */
+static void
+write_keys(const char *path, const unsigned char *ids,
+    const unsigned char *fill, size_t n, int broken)
+{
+	unsigned char	 b[8 + 16 * 33 + 32];
+	size_t		 len = 8, i;
+
+	memcpy(b, "SBKEYS1\n", 8);
+	for (i = 0; i < n; i++) {
+		b[len] = ids[i];
+		memset(b + len + 1, fill[i], 32);
+		len += 33;
+	}
+	sha256(b, len, b + len);
+	if (broken)
+		b[len + 5] ^= 1;
+	write_file(path, b, len + 32, 0600);
+}
+
+START_TEST(test_key_rotation)
+{
+	struct crypto_key	*key, *again;
+	struct stat		 st;
+	const char		*ad = "channels/acme/7/secret";
+	unsigned char		 mac1[32], mac2[32], mac3[32];
+	char			*a, *b, *pt, err[256];
+	size_t			 n;
+
+	key = new_key("k");
+	ck_assert_uint_eq(crypto_key_count(key), 1);
+	ck_assert_uint_eq(crypto_key_current(key), 1);
+	ck_assert_ptr_nonnull(a = crypto_seal(key, ad, "old-token", 9));
+	ck_assert_int_eq(crypto_sealed_id(a), 1);
+	crypto_key_mac(key, "oauth-pkce-verifier", "state", mac1);
+
+	/* A new key seals from now on; the old one still opens. */
+	ck_assert_int_eq(crypto_key_add(key, err, sizeof(err)), 0);
+	ck_assert_uint_eq(crypto_key_count(key), 2);
+	ck_assert_uint_eq(crypto_key_current(key), 2);
+	ck_assert_ptr_nonnull(b = crypto_seal(key, ad, "new-token", 9));
+	ck_assert_int_eq(crypto_sealed_id(b), 2);
+	crypto_key_mac(key, "oauth-pkce-verifier", "state", mac2);
+	ck_assert_int_ne(memcmp(mac1, mac2, 32), 0);
+	ck_assert_int_eq(crypto_unseal(key, ad, a, &pt, &n), 0);
+	ck_assert_str_eq(pt, "old-token");
+	free(pt);
+
+	/* Saved and loaded again: both keys, the same current one. */
+	ck_assert_msg(crypto_key_save(path_of("k"), key, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(stat(path_of("k"), &st), 0);
+	ck_assert_int_eq(st.st_size, 8 + 2 * 33 + 32);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(access(path_of("k.tmp"), F_OK), -1);
+	ck_assert_msg(crypto_key_load(path_of("k"), &again, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(crypto_key_count(again), 2);
+	ck_assert_uint_eq(crypto_key_id(again, 0), 1);
+	ck_assert_uint_eq(crypto_key_id(again, 1), 2);
+	crypto_key_mac(again, "oauth-pkce-verifier", "state", mac3);
+	ck_assert_mem_eq(mac2, mac3, 32);
+	ck_assert_int_eq(crypto_unseal(again, ad, a, &pt, &n), 0);
+	free(pt);
+	ck_assert_int_eq(crypto_unseal(again, ad, b, &pt, &n), 0);
+	ck_assert_str_eq(pt, "new-token");
+	free(pt);
+	crypto_key_free(again);
+
+	/* Retired: only the new key is left, and a 0400 file stays 0400. */
+	ck_assert_int_eq(chmod(path_of("k"), 0400), 0);
+	crypto_key_retire(key);
+	ck_assert_uint_eq(crypto_key_count(key), 1);
+	ck_assert_msg(crypto_key_save(path_of("k"), key, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(stat(path_of("k"), &st), 0);
+	ck_assert_int_eq(st.st_size, 8 + 33 + 32);
+	ck_assert_uint_eq(st.st_mode & 07777, 0400);
+	ck_assert_msg(crypto_key_load(path_of("k"), &again, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(crypto_key_current(again), 2);
+	assert_unseal_fails(again, ad, a);
+	ck_assert_int_eq(crypto_unseal(again, ad, b, &pt, &n), 0);
+	free(pt);
+	crypto_key_free(again);
+	crypto_key_free(key);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_key_ids)
+{
+	struct crypto_key	*key;
+	unsigned char		 ids[2] = { 255, 1 }, fill[2] = { 7, 9 };
+	char			 err[256];
+	int			 i;
+
+	/* After 255 comes 1, then the first id not in the file. */
+	write_keys(path_of("k"), ids, fill, 1, 0);
+	ck_assert_msg(crypto_key_load(path_of("k"), &key, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(crypto_key_current(key), 255);
+	ck_assert_int_eq(crypto_key_add(key, err, sizeof(err)), 0);
+	ck_assert_uint_eq(crypto_key_current(key), 1);
+	crypto_key_free(key);
+	write_keys(path_of("k"), ids, fill, 2, 0);
+	ck_assert_int_eq(crypto_key_load(path_of("k"), &key, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(crypto_key_add(key, err, sizeof(err)), 0);
+	ck_assert_uint_eq(crypto_key_current(key), 2);
+	for (i = 3; i <= 16; i++)
+		ck_assert_int_eq(crypto_key_add(key, err, sizeof(err)),
+		    i < 16 ? 0 : -1);
+	ck_assert_ptr_nonnull(strstr(err, "16 keys"));
+	crypto_key_free(key);
+
+	ck_assert_int_eq(crypto_sealed_id(
+	    "s1.AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 2);
+	ck_assert_int_eq(crypto_sealed_id("s1.AgAA"), -1);
+	ck_assert_int_eq(crypto_sealed_id("plain"), -1);
+}
+END_TEST
+
+START_TEST(test_key_damaged)
+{
+	unsigned char	 ids[2] = { 1, 1 }, fill[2] = { 1, 2 }, b[80];
+	unsigned char	 zero = 0;
+
+	write_keys(path_of("k"), ids, fill, 1, 1);
+	assert_key_refused(path_of("k"), "damaged (checksum");
+	write_keys(path_of("k"), ids, fill, 2, 0);
+	assert_key_refused(path_of("k"), "key id 1 twice");
+	write_keys(path_of("k"), &zero, fill, 1, 0);
+	assert_key_refused(path_of("k"), "key id 0");
+	/* Cut short: not a whole number of keys. */
+	memcpy(b, "SBKEYS1\n", 8);
+	memset(b + 8, 3, sizeof(b) - 8);
+	write_file(path_of("k"), b, sizeof(b), 0600);
+	assert_key_refused(path_of("k"), "damaged");
+	/* A longer file without the header is what it always was. */
+	write_file(path_of("k"), b + 8, 40, 0600);
+	assert_key_refused(path_of("k"), "longer than 32 bytes");
+}
+END_TEST
+
 Suite *
 suite_crypto(void)
 {
@@ -602,6 +752,9 @@ suite_crypto(void)
 	tcase_add_test(tc, test_key_not_a_file);
 	tcase_add_test(tc, test_key_owner);
 	tcase_add_test(tc, test_key_create);
+	tcase_add_test(tc, test_key_rotation);
+	tcase_add_test(tc, test_key_ids);
+	tcase_add_test(tc, test_key_damaged);
 	suite_add_tcase(s, tc);
 	return s;
 }

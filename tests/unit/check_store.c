@@ -393,6 +393,111 @@ START_TEST(t_scan_then_write)
 }
 END_TEST
 
+/*
+ * Outside a transaction a scan reads in chunks: across many of them it
+ * still sees every record once, in order, stops when told to, and can
+ * start at a key.
+ */
+struct order {
+	char	 first[32], last[32];
+	int	 n, stop;
+};
+
+static int
+each_order(const char *key, const char *val, size_t len, void *arg)
+{
+	struct order	*o = arg;
+
+	ck_assert_uint_eq(strlen(val), len);
+	if (o->n == 0)
+		snprintf(o->first, sizeof(o->first), "%s", key);
+	else
+		ck_assert_int_lt(strcmp(o->last, key), 0);
+	snprintf(o->last, sizeof(o->last), "%s", key);
+	o->n++;
+	return o->stop != 0 && o->n >= o->stop;
+}
+
+static int
+put_many_fn(struct store *s, DB_TXN *txn, void *arg)
+{
+	char	 k[32];
+	int	 i, rc, n = *(int *)arg;
+
+	for (i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "n:%05d", i);
+		if ((rc = store_put(s, txn, SDB_POSTS, k, k, strlen(k))) !=
+		    STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+START_TEST(t_scan_chunks)
+{
+	struct store	*s;
+	struct order	 o;
+	int		 n = 3000;
+
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	ck_assert_int_eq(store_txn(s, put_many_fn, &n), STORE_OK);
+	put1(s, "m", "before the range");
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(store_scan(s, NULL, SDB_POSTS, "n:", each_order, &o),
+	    STORE_OK);
+	ck_assert_int_eq(o.n, 3000);
+	ck_assert_str_eq(o.first, "n:00000");
+	ck_assert_str_eq(o.last, "n:02999");
+
+	memset(&o, 0, sizeof(o));
+	o.stop = 40;
+	ck_assert_int_eq(store_scan(s, NULL, SDB_POSTS, "n:", each_order, &o),
+	    STORE_OK);
+	ck_assert_int_eq(o.n, 40);
+	ck_assert_str_eq(o.last, "n:00039");
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(store_scan_from(s, NULL, SDB_POSTS, "n:", "n:01500",
+	    each_order, &o), STORE_OK);
+	ck_assert_int_eq(o.n, 1500);
+	ck_assert_str_eq(o.first, "n:01500");
+
+	/* A start before the prefix is the prefix; past the range, none. */
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(store_scan_from(s, NULL, SDB_POSTS, "n:", "a",
+	    each_order, &o), STORE_OK);
+	ck_assert_int_eq(o.n, 3000);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(store_scan_from(s, NULL, SDB_POSTS, "n:", "n:9",
+	    each_order, &o), STORE_OK);
+	ck_assert_int_eq(o.n, 0);
+	store_close(s);
+}
+END_TEST
+
+/* Writes between the chunks of a scan: each record still seen once. */
+START_TEST(t_scan_chunks_write)
+{
+	struct store		*s;
+	struct scanwrite	 sw = { NULL, 0 };
+	char			 k[32];
+	int			 i;
+
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	for (i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "x:%03d", i);
+		put1(s, k, "v");
+	}
+	sw.s = s;
+	ck_assert_int_eq(store_scan(s, NULL, SDB_OPTIONS, "x:", each_write,
+	    &sw), STORE_OK);
+	ck_assert_int_eq(sw.n, 100);
+	expect(s, "copy:x:000", "seen");
+	expect(s, "copy:x:099", "seen");
+	store_close(s);
+}
+END_TEST
+
 START_TEST(t_next_id)
 {
 	struct store		*s;
@@ -1158,6 +1263,8 @@ suite_store(void)
 	tcase_add_test(tc, t_json_damaged);
 	tcase_add_test(tc, t_scan);
 	tcase_add_test(tc, t_scan_then_write);
+	tcase_add_test(tc, t_scan_chunks);
+	tcase_add_test(tc, t_scan_chunks_write);
 	tcase_add_test(tc, t_next_id);
 	tcase_add_test(tc, t_names);
 	tcase_add_test(tc, t_abort);

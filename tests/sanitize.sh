@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# make check in a build with AddressSanitizer and UBSan:
+#
+#	tests/sanitize.sh
+#
+# Configures a build of its own with --enable-sanitize, out of the source
+# tree (SAN_BUILDDIR, default _san/ in the source tree), builds it and
+# runs make check there: the unit tests, and the CGI tests with every
+# CGI, sosyabotctl and test helper instrumented.  Every process reports
+# to a log of its own (ASAN_OPTIONS log_path), since a CGI's stderr is
+# only a file the tests read and its exit status after the reply is
+# written is not looked at: any report fails the run, leaks (LeakSanitizer)
+# included.  The allocation-failure test (t-alloc-fail.sh) says it skips:
+# its preloaded allocator and ASan's cannot share a process.
+#
+# Ends with one line "N passed, N failed"; exits non-zero on any failure.
+set -u
+src=$(cd "$(dirname "$0")/.." && pwd)
+B=${SAN_BUILDDIR:-$src/_san}
+mkdir -p "$B"
+B=$(cd "$B" && pwd)
+start=$SECONDS
+
+fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
+
+# automake builds a configured source tree in one place only, so a tree
+# built in place is built from a copy of its distributed files (times
+# kept: make rebuilds only what changed), as tests/fuzz/run.sh does.
+s=$src
+[ -x "$src/configure" ] || (cd "$src" && autoreconf -fi) ||
+    fail "autoreconf failed"
+if [ -f "$src/config.status" ]; then
+	make -s -C "$src" distdir distdir="$B/src" >/dev/null ||
+	    fail "make distdir failed"
+	s=$B/src
+fi
+mkdir -p "$B/obj"
+if ! grep -q -- '--enable-sanitize' "$B/obj/config.status" 2>/dev/null; then
+	(cd "$B/obj" && "$s/configure" -q --enable-sanitize) ||
+	    fail "configure --enable-sanitize failed"
+fi
+make -s -C "$B/obj" -j"$(nproc)" >"$B/build.log" 2>&1 ||
+    { tail -30 "$B/build.log"; fail "the sanitizer build failed"; }
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/sosyabot-san-XXXXXX")
+trap 'rm -rf "$logs"' EXIT
+# halt_on_error: the first report ends the process (UBSan too, built with
+# -fno-sanitize-recover); the log names the process by its pid.
+export ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
+# The cgi helper of tests/cgi/lib.sh clears the environment of a CGI.
+export CGI_WRAP="env ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
+
+make -C "$B/obj" check VERBOSE=1 >"$B/check.log" 2>&1
+rc=$?
+sed 's/^# /  /' "$B/check.log" | grep -vE '^(make|  CC|  CCLD|  AR)'
+
+# The counts of the unit tests and of the CGI tests, as tests/check.sh.
+p=0 f=0
+line=$(grep -E 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' \
+    "$B/obj/tests/unit/unit.log" 2>/dev/null | tail -1)
+if [ -n "$line" ]; then
+	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+	bad=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/')
+	f=$((f + bad)); p=$((p + n - bad))
+fi
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' \
+    "$B/obj/tests/cgi/run.sh.log" 2>/dev/null | tail -1)
+if [ -n "$line" ]; then
+	p=$((p + ${line%% passed*}))
+	f=$((f + $(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')))
+fi
+# What the sanitizers found, one failure per process that reported.
+n=0
+for l in "$logs"/asan.* "$logs"/ubsan.*; do
+	[ -s "$l" ] || continue
+	n=$((n + 1))
+	if [ "$n" -le 5 ]; then
+		echo "--- ${l##*/}:"
+		head -40 "$l"
+	fi
+done
+if [ "$n" -gt 0 ]; then
+	echo "the sanitizers reported on $n process(es)"
+	f=$((f + n))
+fi
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+echo "sanitizer build and make check: $((SECONDS - start)) s"
+echo "$p passed, $f failed"
+[ "$rc" -eq 0 ] && [ "$f" -eq 0 ]
