@@ -121,12 +121,18 @@ class Load:
             else:
                 self.refused(f"{tag} {n}", r)
 
+    def guarded(self, fn, args):
+        try:
+            fn(*args)
+        except Exception as e:  # reported by the case, not lost in a thread
+            self.log("errors", f"{fn.__name__}: {e!r}")
+
     def start(self):
         work = [(self.saver, self.signed_in("admin", inst.password)),
                 (self.publisher, self.signed_in("mia", PW) + ("now", False)),
                 (self.publisher, self.signed_in("noor", PW) + ("later", True)),
                 (self.publisher, self.signed_in("mia", PW) + ("sched", True))]
-        self.threads = [threading.Thread(target=fn, args=args)
+        self.threads = [threading.Thread(target=self.guarded, args=(fn, args))
                         for fn, args in work]
         for t in self.threads:
             t.start()
