@@ -55,7 +55,10 @@ budget_txn(struct store *st, DB_TXN *txn, void *arg)
 	return rc;
 }
 
-/* Remember what X said; a lost write only costs one refused request. */
+/*
+ * Remember what X said; a lost write only costs one refused request, so
+ * it does not wait for the disk (the settle right after it does).
+ */
 static void
 budget_put(struct store *st, const char *key, long long remaining,
     long long reset)
@@ -63,7 +66,7 @@ budget_put(struct store *st, const char *key, long long remaining,
 	struct budget_arg	 a = { key, remaining, reset };
 
 	if (remaining >= 0 && reset > 0)
-		store_txn(st, budget_txn, &a);
+		store_txn_nosync(st, budget_txn, &a);
 }
 
 /* When the budget under key is spent at now, the time it refills; else 0. */

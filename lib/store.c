@@ -63,6 +63,7 @@ struct store {
 	char		*dir;
 	unsigned	 flags;
 	int		 lockfd;
+	u_int32_t	 commit_flags;	/* store_txn_nosync(): no waiting */
 	int		 busy;	 /* a call hit a lock conflict since reset */
 	int		 panic;	 /* the environment needs recovery */
 	int		 depth;	 /* store_txn() calls under way */
@@ -638,7 +639,7 @@ again:
 		/* A transaction that hit a lock conflict cannot commit. */
 		if (rc == STORE_OK && !s->busy) {
 			committing = 1;
-			if ((ret = txn->commit(txn, 0)) == 0)
+			if ((ret = txn->commit(txn, s->commit_flags)) == 0)
 				break;
 			rc = map(s, "environment", "commit", ret);
 		} else if ((ret = txn->abort(txn)) != 0) {
@@ -675,6 +676,26 @@ again:
 	}
 	s->depth--;
 	s->busy = outer;
+	return rc;
+}
+
+/*
+ * The commit goes to the log file without waiting for the disk: it
+ * survives the process, not a crash of the machine, and the next
+ * synced commit of any process makes it durable.
+ */
+int
+store_txn_nosync(struct store *s, store_fn fn, void *arg)
+{
+	u_int32_t	 old;
+	int		 rc;
+
+	if (s == NULL)
+		return STORE_FAIL;
+	old = s->commit_flags;
+	s->commit_flags = DB_TXN_WRITE_NOSYNC;
+	rc = store_txn(s, fn, arg);
+	s->commit_flags = old;
 	return rc;
 }
 

@@ -70,6 +70,12 @@ void	 store_close(struct store *);
  */
 typedef int (*store_fn)(struct store *, DB_TXN *, void *);
 int	 store_txn(struct store *, store_fn fn, void *arg);
+/*
+ * The same, but the commit does not wait for the disk: only for records
+ * whose loss in a crash of the machine costs nothing that matters (it
+ * survives the process, and the next synced commit makes it durable).
+ */
+int	 store_txn_nosync(struct store *, store_fn fn, void *arg);
 
 /*
  * Reads.  txn may be NULL for a read outside a transaction.

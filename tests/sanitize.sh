@@ -7,11 +7,11 @@
 # tree (SAN_BUILDDIR, default _san/ in the source tree), builds it and
 # runs make check there: the unit tests, and the CGI tests with every
 # CGI, sosyabotctl and test helper instrumented.  Every process reports
-# to a log of its own (ASAN_OPTIONS log_path), since a CGI's stderr is
-# only a file the tests read and its exit status after the reply is
-# written is not looked at: any report fails the run, leaks (LeakSanitizer)
-# included.  The allocation-failure test (t-alloc-fail.sh) says it skips:
-# its preloaded allocator and ASan's cannot share a process.
+# to a log of its own (below), since a CGI's stderr is only a file the
+# tests read and its exit status after the reply is written is not looked
+# at: any report fails the run, leaks (LeakSanitizer) included.  The
+# allocation-failure test (t-alloc-fail.sh) says it skips: its preloaded
+# allocator and ASan's cannot share a process.
 #
 # Ends with one line "N passed, N failed"; exits non-zero on any failure.
 set -u
@@ -44,12 +44,30 @@ make -s -C "$B/obj" -j"$(nproc)" >"$B/build.log" 2>&1 ||
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/sosyabot-san-XXXXXX")
 trap 'rm -rf "$logs"' EXIT
-# halt_on_error: the first report ends the process (UBSan too, built with
-# -fno-sanitize-recover); the log names the process by its pid.
-export ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1"
-export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
-# The cgi helper of tests/cgi/lib.sh clears the environment of a CGI.
-export CGI_WRAP="env ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
+# ASan and LeakSanitizer write to log_path, a file per process.
+export ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# UBSan built in beside ASan writes to stderr whatever log_path says, and
+# a CGI's stderr is only a file the tests read.  So every CGI runs
+# through this (the cgi helper of tests/cgi/lib.sh puts CGI_WRAP in front
+# of the program, in the environment it cleared): it keeps the stderr of
+# a process that a sanitizer spoke on.  sosyabotctl and the unit tests
+# fail their tests outright: UBSan ends a process at its first report.
+cat >"$logs/wrap" <<EOF
+#!/bin/sh
+err="$logs/err.\$\$"
+ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" "\$@" 2>"\$err"
+rc=\$?
+cat "\$err" >&2
+if grep -q 'runtime error:' "\$err"; then
+	mv "\$err" "$logs/ubsan.\$\$"
+else
+	rm -f "\$err"
+fi
+exit \$rc
+EOF
+chmod +x "$logs/wrap"
+export CGI_WRAP=$logs/wrap
 
 make -C "$B/obj" check VERBOSE=1 >"$B/check.log" 2>&1
 rc=$?

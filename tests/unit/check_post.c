@@ -191,6 +191,148 @@ START_TEST(list_newest_first_and_paged)
 }
 END_TEST
 
+/*
+ * The history reads records without Jansson when it can: what it takes
+ * must read exactly as post_get() (Jansson) reads it, and what Jansson
+ * refuses must not be listed.
+ */
+static const char *const raw_records[] = {
+	"{\"text\":\"plain\",\"by\":\"mia\",\"created_at\":1000,\"sch"
+	    "eduled_at\":0,\"deliveries\":[{\"channel\":\"1\",\"handle\":"
+	    "\"one\",\"state\":\"posted\",\"updated_at\":1001,\"x_id\":\""
+	    "123\",\"retry_at\":0}]}",
+	"{\"text\":\"q\\\"b\\\\s\\/ \\b\\f\\n\\r\\t \\u00e9\\u4E2D\\u"
+	    "d83d\\ude00 raw \303\251\344\270\255\360\237\230\200\",\"by"
+	    "\":\"mia\",\"created_at\":5,\"scheduled_at\":7,\"deliveries"
+	    "\":[{\"channel\":\"2\",\"handle\":\"two\",\"state\":\"failed"
+	    "\",\"reason\":\"X said \\\"no\\\"\",\"x_id\":null,\"retry_at"
+	    "\":null,\"updated_at\":9},{\"channel\":\"3\",\"handle\":\"th"
+	    "ree\",\"state\":\"scheduled\",\"updated_at\":-1}],\"due\":\""
+	    "000000000007/rd/2\"}",
+	" { \"by\" : \"ann\" , \"extra\" : 5 , \"z\" : null , \"text"
+	    "\" : \"\" , \"deliveries\" : [ ] , \"created_at\" : -0 }\012",
+	"{\"text\":\"r\",\"by\":\"m\",\"created_at\":1.5,\"deliveries"
+	    "\":[]}",
+	"{\"text\":\"t\",\"by\":\"m\",\"flag\":true,\"deliveries\":[]"
+	    "}",
+	"{\"text\":\"n\",\"by\":\"m\",\"meta\":{\"a\":[1]},\"deliveri"
+	    "es\":[]}",
+	"{\"text\":\"first\",\"text\":\"second\",\"by\":\"m\",\"deliv"
+	    "eries\":[]}",
+	"{\"text\":\"\\ud800\",\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":\"a\\u0000b\",\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":\"a\001b\",\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":\"\377\",\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":5,\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":\"x\",\"by\":\"m\"}",
+	"{\"text\":\"x\",\"by\":\"m\",\"deliveries\":[1]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"deliveries\":[]} x",
+	"{\"text\":\"x\",\"by\":\"m\",\"created_at\":01,\"deliveries"
+	    "\":[]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"created_at\":9999999999999999"
+	    "9999,\"deliveries\":[]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"deliveries\":[{\"channel\":\""
+	    "1\",\"state\":\"s\"}]}",
+	"{\"text\":\"five\",\"by\":\"m\",\"deliveries\":[{\"channel\""
+	    ":\"0\",\"handle\":\"h0\",\"state\":\"posted\",\"updated_at\""
+	    ":0},{\"channel\":\"1\",\"handle\":\"h1\",\"state\":\"posted"
+	    "\",\"updated_at\":1},{\"channel\":\"2\",\"handle\":\"h2\",\""
+	    "state\":\"posted\",\"updated_at\":2},{\"channel\":\"3\",\"ha"
+	    "ndle\":\"h3\",\"state\":\"posted\",\"updated_at\":3},{\"chan"
+	    "nel\":\"4\",\"handle\":\"h4\",\"state\":\"posted\",\"updated"
+	    "_at\":4}]}",
+	"{\"t\\u0065xt\":\"esc key\",\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":\"x\",\"by\":null,\"deliveries\":[]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"created_at\":\"12\",\"deliver"
+	    "ies\":[]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"deliveries\":[{\"channel\":\""
+	    "1\",\"handle\":\"h\",\"state\":\"s\",\"x_id\":null,\"x_id\":"
+	    "\"9\"}]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"deliveries\":[],\"deliveries"
+	    "\":[]}",
+	"{\"text\":\"x\\ud83dy\",\"by\":\"m\",\"deliveries\":[]}",
+	"{\"text\":\"x\",\"by\":\"m\",\"deliveries\":[]",
+	"{}",
+	"[]",
+};
+
+struct raw {
+	const char	*key, *val;
+};
+
+static int
+put_raw_fn(struct store *s, DB_TXN *txn, void *arg)
+{
+	const struct raw	*r = arg;
+
+	return store_put(s, txn, SDB_POSTS, r->key, r->val, strlen(r->val));
+}
+
+static void
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		ck_assert_ptr_eq(a, b);
+	else
+		ck_assert_str_eq(a, b);
+}
+
+START_TEST(list_reads_records_as_jansson)
+{
+	struct post	*list, p;
+	struct raw	 r;
+	char		 key[64], id[24];
+	size_t		 n, i, k, j, listed = 0;
+	int		 rc;
+
+	n = sizeof(raw_records) / sizeof(raw_records[0]);
+	for (i = 0; i < n; i++) {
+		/* Keys as lib/post.c makes them: newest (highest id) first. */
+		snprintf(key, sizeof(key), "rd/%019llu",
+		    9999999999999999999ULL - (unsigned long long)(i + 1));
+		r.key = key;
+		r.val = raw_records[i];
+		ck_assert_int_eq(store_txn(st, put_raw_fn, &r), STORE_OK);
+	}
+	ck_assert_int_eq(post_list(st, "rd", NULL, 100, &list, &k), STORE_OK);
+	for (i = n; i > 0; i--) {
+		snprintf(id, sizeof(id), "%zu", i);
+		rc = post_get(st, NULL, "rd", id, &p);
+		for (j = 0; j < k && strcmp(list[j].id, id) != 0; j++)
+			continue;
+		if (rc != STORE_OK) {
+			ck_assert_msg(j == k, "record %s listed, but Jansson "
+			    "refuses it", id);
+			continue;
+		}
+		ck_assert_msg(j < k, "record %s not listed", id);
+		listed++;
+		ck_assert_str_eq(list[j].ws, p.ws);
+		same_str(list[j].text, p.text);
+		same_str(list[j].by, p.by);
+		ck_assert_int_eq(list[j].created_at, p.created_at);
+		ck_assert_int_eq(list[j].scheduled_at, p.scheduled_at);
+		ck_assert_uint_eq(list[j].nd, p.nd);
+		for (size_t d = 0; d < p.nd; d++) {
+			same_str(list[j].d[d].channel, p.d[d].channel);
+			same_str(list[j].d[d].handle, p.d[d].handle);
+			same_str(list[j].d[d].state, p.d[d].state);
+			same_str(list[j].d[d].x_id, p.d[d].x_id);
+			same_str(list[j].d[d].reason, p.d[d].reason);
+			ck_assert_int_eq(list[j].d[d].retry_at, p.d[d].retry_at);
+			ck_assert_int_eq(list[j].d[d].updated_at,
+			    p.d[d].updated_at);
+		}
+		post_free(&p);
+	}
+	ck_assert_uint_eq(listed, k);
+	/* Those both take, and those only Jansson takes (a real, true, a
+	 * nested object, a key twice, a number as a string). */
+	ck_assert_uint_eq(k, 12);
+	post_list_free(list, k);
+}
+END_TEST
+
 Suite *
 suite_post(void)
 {
@@ -204,6 +346,7 @@ suite_post(void)
 	tcase_add_test(tc, orphaned_sending_becomes_unknown);
 	tcase_add_test(tc, rate_limited_retry);
 	tcase_add_test(tc, list_newest_first_and_paged);
+	tcase_add_test(tc, list_reads_records_as_jansson);
 	suite_add_tcase(s, tc);
 	return s;
 }
