@@ -230,7 +230,8 @@ list_dir(const char *dir, struct buf *names, size_t *n)
 	}
 	for (i = 0, off = 0; i < *n; i++, off += strlen(raw.p + off) + 1)
 		v[i] = raw.p + off;
-	qsort(v, *n, sizeof(*v), cmp_str);
+	if (*n > 0)	/* qsort's array may not be NULL, even empty */
+		qsort(v, *n, sizeof(*v), cmp_str);
 	for (i = 0; i < *n; i++)
 		buf_add(names, v[i], strlen(v[i]) + 1);
 	if (buf_ok(names))

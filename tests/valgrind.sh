@@ -62,7 +62,7 @@ exec valgrind -q --error-exitcode=99 --leak-check=full \\
     --soname-synonyms=somalloc=nouserintercepts \\
     --track-origins=yes --num-callers=30 \\
     --suppressions="$top_srcdir/tests/valgrind.supp" \\
-    --log-file="$logs/vg.%p" "\$@"
+    --log-file="\${WRAP_LOG:-$logs/vg.%p}" "\$@"
 EOF
 chmod +x "$logs/wrap"
 export CGI_WRAP=$logs/wrap
