@@ -40,7 +40,8 @@ audit_add(struct store *st, time_t now, const char *who, const char *ws,
 	    "addr", addr, "kind", kind, "what", what);
 	if (a.rec == NULL)
 		return STORE_FAIL;
-	rc = store_txn(st, add_txn, &a);
+	/* Durable with the write it reports, or at store_close(). */
+	rc = store_txn_nosync(st, add_txn, &a);
 	json_decref(a.rec);
 	return rc;
 }

@@ -85,12 +85,13 @@ settle(struct store *st, const char *ws, const char *id, const char *channel,
 {
 	char	 what[600];
 
-	if (post_settle(st, ws, id, channel, o, now) != STORE_OK)
-		return NULL;
+	/* First: the settling commit makes the entry durable too. */
 	snprintf(what, sizeof(what), "post %s on channel %s: %s%s%s", id,
 	    channel, o->state, o->reason ? " — " : "", o->reason ? o->reason :
 	    "");
 	audit_add(st, now, NULL, ws, NULL, "post.outcome", what);
+	if (post_settle(st, ws, id, channel, o, now) != STORE_OK)
+		return NULL;
 	return o->state;
 }
 

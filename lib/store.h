@@ -71,9 +71,11 @@ void	 store_close(struct store *);
 typedef int (*store_fn)(struct store *, DB_TXN *, void *);
 int	 store_txn(struct store *, store_fn fn, void *arg);
 /*
- * The same, but the commit does not wait for the disk: only for records
- * whose loss in a crash of the machine costs nothing that matters (it
- * survives the process, and the next synced commit makes it durable).
+ * The same, but the commit does not wait for the disk: it survives the
+ * process at once, and the machine once a later synced commit or
+ * store_close() flushes the log.  For records (audit entries, counts)
+ * whose loss in a crash of the machine in that window costs nothing that
+ * matters.
  */
 int	 store_txn_nosync(struct store *, store_fn fn, void *arg);
 

@@ -75,7 +75,7 @@ usage_count(struct store *st, time_t now, const char *ws, const char *channel,
 	usage_month(now, 0, month);
 	snprintf(key, sizeof(key), "usage:%s:%s:%s:%s", month, ws ? ws : "-",
 	    channel ? channel : "-", kinds[k].name);
-	if (store_txn(st, incr_txn, key) != STORE_OK)
+	if (store_txn_nosync(st, incr_txn, key) != STORE_OK)
 		fprintf(stderr, "sosyabot: usage: a call to X was not counted "
 		    "(%s)\n", kinds[k].name);
 }
