@@ -893,10 +893,18 @@ create_first_admin() {
     [[ -n $pw ]] || pw=$(random_password)
     printf '%s\n' "$pw" | run_ctl user add admin --workspace default --admin >/dev/null ||
         die "could not create the first admin (tools/sosyabotctl user add admin)"
-    (umask 077 && printf '%s\n' "$pw" >"$VAR/initial-admin-password")
-    chmod 0600 "$VAR/initial-admin-password"
-    : >"$VAR/.admin-created"
+    printf '%s\n' "$pw" | write_new "$VAR/initial-admin-password"
+    write_new "$VAR/.admin-created" </dev/null
     FIRST_ADMIN_PASSWORD=$pw
+}
+
+# Writes stdin to a new file FILE (0600) in the data directory, which the
+# service user owns: whatever that user put at FILE (a symbolic link to a
+# file of root's, say) is removed first, and noclobber refuses to follow
+# one put there in between.
+write_new() {
+    rm -f -- "$1" || die "could not remove $1"
+    (umask 077 && set -C && cat >"$1") || die "could not write $1"
 }
 
 cmd_start() {

@@ -23,7 +23,9 @@ if ((${#missing[@]})); then
     echo "0 passed, 1 failed"
     exit 1
 fi
-if ! make -s bench/floor.cgi bench/cgirun bench/loadposts; then
+# The lock service.sh's build takes: one build of the tree at a time.
+if ! (exec 9<configure.ac && flock 9 &&
+    make -s bench/floor.cgi bench/cgirun bench/loadposts); then
     echo "bench: building the benchmark's programs failed"
     echo "0 passed, 1 failed"
     exit 1

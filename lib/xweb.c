@@ -114,11 +114,24 @@ call(const struct cfg *cfg, const struct xcookies *ck, const char *method,
 	buf_free(&csrf);
 }
 
-/* errors[0].code and .message of a web answer. */
+/* X's ids: 1 to 20 digits. */
+static int
+id_ok(const char *s)
+{
+	return s != NULL && *s != '\0' && strlen(s) <= 20 &&
+	    s[strspn(s, "0123456789")] == '\0';
+}
+
+/*
+ * errors[0].code and .message of a web answer; a code that is not a
+ * small positive number is no code (cast to int, 2^32 + 89 would pass
+ * for 89, "bad cookies").
+ */
 static int
 error_code(const struct xhttp_resp *r, char *msg, size_t n)
 {
 	json_t		*j, *e;
+	json_int_t	 v;
 	const char	*m;
 	int		 code = 0;
 
@@ -127,7 +140,8 @@ error_code(const struct xhttp_resp *r, char *msg, size_t n)
 	j = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
 	e = json_array_get(json_object_get(j, "errors"), 0);
 	if (json_is_object(e)) {
-		code = (int)json_integer_value(json_object_get(e, "code"));
+		v = json_integer_value(json_object_get(e, "code"));
+		code = v > 0 && v < 1000000 ? (int)v : 0;
 		if (msg && (m = json_string_value(json_object_get(e,
 		    "message"))) != NULL) {
 			size_t i;
@@ -192,7 +206,7 @@ xweb_verify(const struct cfg *cfg, const struct xcookies *ck, char **handle,
 		ids = json_string_value(json_object_get(j, "id_str"));
 		if (r.status == 200 && sn != NULL && xweb_handle_ok(sn)) {
 			*handle = strdup(sn);
-			if (ids != NULL && ids[strspn(ids, "0123456789")] == '\0')
+			if (*handle != NULL && id_ok(ids))
 				*id = strdup(ids);
 			json_decref(j);
 			xhttp_free(&r);
@@ -280,9 +294,7 @@ xweb_post(const struct cfg *cfg, const struct xcookies *ck,
 	p->code = error_code(&r, msg, sizeof(msg));
 	j = json_loadb(buf_str(&r.body), r.body.len, 0, NULL);
 	id = rest_id(j);
-	if (r.status >= 200 && r.status < 300 && id != NULL && *id != '\0' &&
-	    strlen(id) <= 20 && id[strspn(id, "0123456789")] == '\0' &&
-	    p->code == 0) {
+	if (r.status >= 200 && r.status < 300 && id_ok(id) && p->code == 0) {
 		p->id = strdup(id);
 		rc = p->id ? XRES_OK : XRES_UNEXPECTED;
 	} else if (r.status == 429) {

@@ -387,14 +387,20 @@ run(enum call c, int status)
 		    rc != XRES_NOT_SENT)
 			FUZZ_CHECK(rc == XRES_UNAUTHORIZED);
 		FUZZ_CHECK(wp.rl_reset >= -1);
+		/* A code X gave is in its answer as such. */
+		if (wp.code != 0) {
+			char	 num[24];
+
+			snprintf(num, sizeof(num), "%d", wp.code);
+			FUZZ_CHECK(wp.code > 0 && strstr(reply, num) != NULL);
+		}
 		xweb_post_free(&wp);
 		break;
 	default:
 		vr = xweb_verify(&cfg, &cookies, &handle, &id, d, sizeof(d));
 		if (vr == XWEB_VERIFIED) {
 			FUZZ_CHECK(xweb_handle_ok(handle));
-			FUZZ_CHECK(id == NULL ||
-			    id[strspn(id, "0123456789")] == '\0');
+			FUZZ_CHECK(id == NULL || is_id(id));
 		} else
 			FUZZ_CHECK(handle == NULL && id == NULL);
 		if (vr == XWEB_UNVERIFIED)

@@ -82,6 +82,12 @@ echo "# SERVER=$SERVER port=$PORT instance=$VAR"
 URL=http://127.0.0.1:$PORT
 
 # --- start ---------------------------------------------------------------------
+# The data directory is the service user's: a link it planted where the
+# first start writes the admin password must not make root write through
+# it (into a file of root's, here).
+mkdir -p "$VAR"
+printf 'keep\n' >"$TMP/victim"
+ln -s "$TMP/victim" "$VAR/initial-admin-password"
 OUT=$TMP/start.out
 if svc "$ROOT/service.sh" start >"$OUT" 2>&1; then
     ok "service.sh start exits 0"
@@ -97,6 +103,8 @@ check "first start prints the admin user and password" \
     bash -c 'grep -q "admin" "$1" && grep -qF -- "$2" "$1"' _ "$OUT" "$ADMIN_PW"
 check "initial-admin-password is kept with mode 0600" \
     bash -c '[[ -f $1 && $(stat -c %a "$1") == 600 ]]' _ "$VAR/initial-admin-password"
+check "the first start writes no password through a link planted in the data directory" \
+    bash -c '[[ ! -L $1 && $(cat "$2") == keep ]]' _ "$VAR/initial-admin-password" "$TMP/victim"
 if [[ $(id -u) == 0 ]]; then
     check "the data directory belongs to ${SOSYABOT_USER:-www-data}" \
         bash -c '[[ $(stat -c %U "$1") == "$2" ]]' _ "$VAR" "${SOSYABOT_USER:-www-data}"
