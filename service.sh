@@ -1160,11 +1160,16 @@ cmd_test() {
     export SOSYABOT_ENV_FILE=/dev/null
 
     run_runner "make check" bash "$ROOT/tests/check.sh"
-    # ASan/UBSan and valgrind (doc/reliability.md): each takes longer than
-    # the rest of make check, so they run with LONG=1 only.
+    # make check again in an ASan/UBSan build, and CGI tests under
+    # valgrind (doc/reliability.md): the short form runs the sign-in and
+    # admin tests and the operations tests under valgrind, LONG=1 every
+    # CGI test (the allocation-failure sweep included).
+    run_runner "tests/sanitize.sh" bash "$ROOT/tests/sanitize.sh"
     if [[ ${LONG:-0} != 0 ]]; then
-        run_runner "tests/sanitize.sh" bash "$ROOT/tests/sanitize.sh"
         run_runner "tests/valgrind.sh" bash "$ROOT/tests/valgrind.sh"
+    else
+        run_runner "tests/valgrind.sh t-admin.sh t-ops.sh" \
+            bash "$ROOT/tests/valgrind.sh" t-admin.sh t-ops.sh
     fi
 
     local py=python3 srv r
