@@ -29,9 +29,10 @@ TEST_PKGS=(valgrind)
 # The benchmark (bench/): wrk drives the servers, valgrind counts.
 BENCH_PKGS=(wrk valgrind)
 # What the CGIs get besides the ones with a SOSYABOT_ or X_ prefix.
+# The sanitizers' settings are passed on for tests/sanitize.sh --suite.
 PASS_NAMES=(BASE_URL SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID
             TWITTER_CLIENT_SECRET X_API_BASE_URL X_AUTHORIZE_URL X_WEB_BASE_URL
-            SOSYABOT_CA_BUNDLE)
+            SOSYABOT_CA_BUNDLE ASAN_OPTIONS UBSAN_OPTIONS)
 # service.sh's own settings: never passed to the programs.
 OWN_NAMES=(SOSYABOT_VAR SOSYABOT_USER SOSYABOT_ENV_FILE SOSYABOT_ADMIN_PASSWORD
            SOSYABOT_WORKER_INTERVAL)
@@ -1159,17 +1160,27 @@ cmd_test() {
     unset BASE_URL HOST PORT SERVER FAKE_X FAKE_X_PORT
     export SOSYABOT_ENV_FILE=/dev/null
 
-    run_runner "make check" bash "$ROOT/tests/check.sh"
-    # make check again in an ASan/UBSan build, and CGI tests under
-    # valgrind (doc/reliability.md): the short form runs the sign-in and
-    # admin tests and the operations tests under valgrind, LONG=1 every
-    # CGI test (the allocation-failure sweep included).
-    run_runner "tests/sanitize.sh" bash "$ROOT/tests/sanitize.sh"
-    if [[ ${LONG:-0} != 0 ]]; then
-        run_runner "tests/valgrind.sh" bash "$ROOT/tests/valgrind.sh"
-    else
-        run_runner "tests/valgrind.sh t-admin.sh t-ops.sh" \
-            bash "$ROOT/tests/valgrind.sh" t-admin.sh t-ops.sh
+    # SANITIZED_SUITE=1: tests/sanitize.sh --suite runs this in a tree
+    # built with ASan/UBSan, for the servers, the HTTP tests and the
+    # browser; what only a plain build can run is left out there.
+    local plain=1
+    [[ ${SANITIZED_SUITE:-0} != 0 ]] && plain=0
+    if ((plain)); then
+        run_runner "make check" bash "$ROOT/tests/check.sh"
+        # make check again in an ASan/UBSan build, and CGI tests under
+        # valgrind (doc/reliability.md): the short form runs the sign-in,
+        # admin and operations tests under valgrind; LONG=1 every CGI
+        # test (the allocation-failure sweep included), and this whole
+        # suite in the ASan/UBSan build.
+        run_runner "tests/sanitize.sh" bash "$ROOT/tests/sanitize.sh"
+        if [[ ${LONG:-0} != 0 ]]; then
+            run_runner "tests/valgrind.sh" bash "$ROOT/tests/valgrind.sh"
+            run_runner "tests/sanitize.sh --suite" \
+                bash "$ROOT/tests/sanitize.sh" --suite
+        else
+            run_runner "tests/valgrind.sh t-admin.sh t-ops.sh" \
+                bash "$ROOT/tests/valgrind.sh" t-admin.sh t-ops.sh
+        fi
     fi
 
     local py=python3 srv r
@@ -1185,8 +1196,9 @@ cmd_test() {
             run_runner "${r#"$ROOT"/} [$srv]" env SERVER="$srv" "$py" "$r"
         done
     done
-    # The benchmark's smoke run: every measurement once, tiny sizes.
-    if [[ -f $ROOT/bench/run.sh ]]; then
+    # The benchmark's smoke run: every measurement once, tiny sizes (not
+    # in a sanitizer build: it counts instructions under valgrind).
+    if ((plain)) && [[ -f $ROOT/bench/run.sh ]]; then
         run_runner "bench/run.sh --smoke" bash "$ROOT/bench/run.sh" --smoke
     fi
     if [[ -f $ROOT/tests/e2e/run.sh ]]; then

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # make check in a build with AddressSanitizer and UBSan:
 #
-#	tests/sanitize.sh
+#	tests/sanitize.sh [--suite]
+#
+# --suite (what LONG=1 ./service.sh test adds) also runs the rest of the
+# test suite in such a build: a clone of the repository's HEAD in
+# SAN_BUILDDIR/tree, configured with --enable-sanitize and tested with
+# SANITIZED_SUITE=1 ./service.sh test -- the HTTP tests on Apache and
+# lighttpd (whose programs get ASAN_OPTIONS through service.sh) and the
+# browser test.  Any report of a sanitizer fails it: UBSan ends the
+# process at its first (-fno-sanitize-recover), which fails the request
+# and so the test; ASan and LeakSanitizer write to a log per process.
 #
 # Configures a build of its own with --enable-sanitize, out of the source
 # tree (SAN_BUILDDIR, default _san/ in the source tree), builds it and
@@ -22,6 +31,54 @@ B=$(cd "$B" && pwd)
 start=$SECONDS
 
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
+
+suite() {
+	local t=$B/tree logs p f n l line rc
+	git -C "$src" rev-parse --verify -q HEAD >/dev/null ||
+	    fail "--suite tests a clone of HEAD: $src is not a git repository"
+	echo "# the suite in an ASan/UBSan build of HEAD ($(git -C "$src" \
+	    rev-parse --short HEAD)), in $t"
+	rm -rf "$t"
+	git clone -q "$src" "$t" || fail "git clone failed"
+	(cd "$t" && autoreconf -fi && ./configure -q --enable-sanitize &&
+	    make -s -j"$(nproc)") >"$B/tree-build.log" 2>&1 ||
+	    { tail -30 "$B/tree-build.log"; fail "the sanitizer build failed"; }
+	# In the tree, so that the service user (service.sh grants it the
+	# way to the tree) can write there.
+	logs=$t/sanitizer-logs
+	mkdir -m 1777 "$logs"
+	ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1" \
+	UBSAN_OPTIONS="print_stacktrace=1" SANITIZED_SUITE=1 LONG=0 \
+	    bash "$t/service.sh" test >"$B/suite.log" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok|PASS|FAIL|===|[0-9]+ passed)' "$B/suite.log" |
+	    grep -v '^ok' | tail -60
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$B/suite.log" | tail -1)
+	[ -n "$line" ] || { tail -30 "$B/suite.log"; fail "the suite ended without a count"; }
+	p=${line%% passed*}
+	f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')
+	n=0
+	for l in "$logs"/asan.*; do
+		[ -s "$l" ] || continue
+		n=$((n + 1))
+		if [ "$n" -le 5 ]; then
+			echo "--- ${l##*/}:"
+			head -40 "$l"
+		fi
+	done
+	[ "$n" -gt 0 ] && echo "the sanitizers reported on $n process(es)"
+	f=$((f + n))
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	echo "the suite in the sanitizer build: $((SECONDS - start)) s"
+	echo "$p passed, $f failed"
+	[ "$f" -eq 0 ]
+}
+
+case ${1:-} in
+--suite) suite; exit ;;
+"") ;;
+*) echo "usage: tests/sanitize.sh [--suite]" >&2; exit 2 ;;
+esac
 
 # automake builds a configured source tree in one place only, so a tree
 # built in place is built from a copy of its distributed files (times

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Crash durability of the store.  Eight writers commit records while
-# random ones are SIGKILLed (30 times) and restarted; then every commit
+# random ones are SIGKILLed (30 times; 200 with LONG=1) and restarted; then every commit
 # a writer acknowledged must be in the store, the databases must
 # verify, and a fresh open after the kills (which runs recovery) must
 # finish within 5 seconds.
@@ -11,6 +11,7 @@
 ST=${STORETORTURE:-./tests/cgi/storetorture}
 WRITERS=8
 KILLS=30
+[ "${LONG:-0}" != 0 ] && KILLS=200
 
 pass=0
 fail=0
