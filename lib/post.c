@@ -860,7 +860,18 @@ post_take_due(struct store *st, const char *ws, const char *id, time_t now,
 		goto out;
 	}
 	for (off = 0; off < a.claimed.len; off += strlen(a.claimed.p + off) + 1)
-		(*claimed)[(*n)++] = strdup(a.claimed.p + off);
+		if (((*claimed)[(*n)++] = strdup(a.claimed.p + off)) == NULL) {
+			/*
+			 * Claimed but not sent: they stay "sending" until
+			 * they go stale and become "unknown", never resent.
+			 */
+			while (*n > 0)
+				free((*claimed)[--*n]);
+			free(*claimed);
+			*claimed = NULL;
+			rc = STORE_FAIL;
+			break;
+		}
 out:
 	buf_free(&a.claimed);
 	return rc;

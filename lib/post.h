@@ -97,7 +97,8 @@ int	 post_claim(struct store *, const char *ws, const char *id,
  * left "sending" for POST_STALE_SENDING become "unknown"; scheduled and
  * rate_limited ones that are due become "sending" and are returned in
  * *claimed (channel ids, malloc'd array of malloc'd strings) for the
- * caller to send.
+ * caller to send.  STORE_FAIL with nothing in *claimed when memory ran
+ * out after the claim: those deliveries become "unknown" once stale.
  */
 int	 post_take_due(struct store *, const char *ws, const char *id,
 	    time_t now, char ***claimed, size_t *n);
