@@ -11,7 +11,7 @@
 # indirect leaks.  Sign-ins (POST /login) run without valgrind: see why
 # below.  tests/valgrind.supp holds what is not ours, each with
 # its reason.  t-alloc-fail.sh runs with valgrind too, failing every
-# VG_STRIDE-th allocation site (default 150), so that out-of-memory paths
+# VG_STRIDE-th allocation site (default 40), so that out-of-memory paths
 # are checked for leaks as well.
 #
 # Uses the build in top_builddir (default: the source tree).  Ends with
@@ -69,7 +69,7 @@ export CGI_WRAP=$logs/wrap
 export CHAOS_WRAP=$logs/wrap
 # t-alloc-fail.sh: a valgrind run of a CGI takes seconds, not
 # milliseconds, so only every VG_STRIDE-th allocation site is failed.
-export STRIDE=${VG_STRIDE:-150}
+export STRIDE=${VG_STRIDE:-40}
 export LONG=0
 
 if [ $# -eq 0 ]; then

@@ -194,6 +194,22 @@ expect bigc 413 "a 2 MiB chunked POST to $BIG_PATH"
 
 check "the Server header names no version" bash -c '! grep -qiE "^server:.*[0-9]" "$1"' _ "$TMP/css.h"
 
+# --- the programs' messages --------------------------------------------------------
+# What a program says on stderr is in var/log/error.log, on either server:
+# here a store the service user cannot read (root only: chmod means
+# nothing to a root-run server).
+if [[ $(id -u) == 0 && -x $ROOT/cgi-bin/login.cgi && -f $VAR/users.db ]]; then
+    chmod 000 "$VAR/users.db"
+    fetch unreadable -X POST -d 'username=a&password=b' "$URL/login"
+    chmod 0600 "$VAR/users.db"
+    expect unreadable 503 "a sign-in when the store cannot be read"
+    sleep 0.5
+    check "a program's message on stderr reaches var/log/error.log" \
+        grep -q 'sosyabot: store: users: open: Permission denied' "$VAR/log/error.log"
+else
+    skip "a program's message on stderr reaches var/log/error.log (root only)"
+fi
+
 # --- no secret on disk -----------------------------------------------------------
 check "the rendered config, logs and data hold no TWITTER_CLIENT_SECRET value" \
     bash -c '! grep -rqF -- "$1" "$2"' _ "$CANARY" "$VAR"
