@@ -414,11 +414,70 @@ opener_died(struct store *s)
 	    errno == ESRCH;
 }
 
+/*
+ * A process that waits in libdb on a mutex a killed process held, while
+ * it holds store.lock, keeps every other opener waiting until its own
+ * watchdog ends it (20 to 45 s).  So libdb's work under the flock --
+ * database opens and environment closes, never the environment open,
+ * which may be a recovery -- is bounded: past STALL_S the process ends
+ * at once, which releases the flock, and the next opener finds it dead
+ * and recovers.  Above the longest legitimate open (four tries, each up
+ * to LOCK_TIMEOUT_US), below every watchdog but the pages' own.
+ */
+#define STALL_S		15
+
+struct stall {
+	struct sigaction old;
+	unsigned	 left;	/* the caller's alarm, in seconds */
+	time_t		 t0;
+};
+
+static void
+stalled(int sig)
+{
+	static const char msg[] = "sosyabot: store: stuck on a lock of a "
+	    "process that died; ending, so that the next request recovers "
+	    "the store\n";
+
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+static void
+stall_on(struct stall *g)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stalled;
+	sigemptyset(&sa.sa_mask);
+	g->t0 = time(NULL);
+	g->left = alarm(0);
+	(void)sigaction(SIGALRM, &sa, &g->old);
+	alarm(g->left != 0 && g->left < STALL_S ? g->left : STALL_S);
+}
+
+/* The caller's SIGALRM handler again, and what was left of its alarm. */
+static void
+stall_off(struct stall *g)
+{
+	time_t	 spent;
+
+	alarm(0);
+	(void)sigaction(SIGALRM, &g->old, NULL);
+	if (g->left != 0) {
+		spent = time(NULL) - g->t0;
+		alarm(spent < (time_t)g->left ? g->left - (unsigned)spent : 1);
+	}
+}
+
 /* Open database d of a read-only store on first use (see mark()). */
 static int
 lazy_open(struct store *s, enum store_db d)
 {
-	int	 rc;
+	struct stall	 g;
+	int		 rc;
 
 	if (lockfile(s->lockfd, LOCK_EX) == -1) {
 		say("store.lock: flock: %s", strerror(errno));
@@ -431,7 +490,9 @@ lazy_open(struct store *s, enum store_db d)
 		return STORE_FAIL;
 	}
 	mark(s, 1);
+	stall_on(&g);
 	rc = db_open(s, d);
+	stall_off(&g);
 	mark(s, 0);
 	(void)lockfile(s->lockfd, LOCK_UN);
 	return rc;
@@ -485,7 +546,8 @@ keydbt(DBT *k, const char *key)
 static int
 attach(struct store *s)
 {
-	int	 i, rc;
+	struct stall	 g;
+	int		 i, rc;
 
 	if (lockfile(s->lockfd, LOCK_EX) == -1) {
 		say("store.lock: flock: %s", strerror(errno));
@@ -493,13 +555,29 @@ attach(struct store *s)
 	}
 	mark(s, 1);
 	rc = env_open(s);
-	if (rc == STORE_OK && !(s->flags & STORE_RDONLY))
+	if (rc == STORE_OK && !(s->flags & STORE_RDONLY)) {
+		stall_on(&g);
 		for (i = 0; i < STORE_NDB && rc == STORE_OK; i++)
 			rc = db_open(s, i);
+		stall_off(&g);
+	}
 	/* Whatever a dead opener left is recovered now (or we failed). */
 	mark(s, 0);
 	(void)lockfile(s->lockfd, LOCK_UN);
 	return rc;
+}
+
+/* Shared: no opener may scan the register meanwhile (see stall_on()). */
+static void
+env_close(struct store *s)
+{
+	struct stall	 g;
+
+	(void)lockfile(s->lockfd, LOCK_SH);
+	stall_on(&g);
+	(void)s->env->close(s->env, 0);
+	stall_off(&g);
+	(void)lockfile(s->lockfd, LOCK_UN);
 }
 
 /*
@@ -520,9 +598,7 @@ reopen(struct store *s)
 			s->db[i] = NULL;
 		}
 	if (s->env != NULL) {
-		(void)lockfile(s->lockfd, LOCK_SH);
-		(void)s->env->close(s->env, 0);
-		(void)lockfile(s->lockfd, LOCK_UN);
+		env_close(s);
 		s->env = NULL;
 	}
 	s->panic = 0;
@@ -613,10 +689,7 @@ store_close(struct store *s)
 		for (i = 0; i < STORE_NDB; i++)
 			if (s->db[i] != NULL)
 				(void)s->db[i]->close(s->db[i], DB_NOSYNC);
-		/* Shared: no opener may scan the register meanwhile. */
-		(void)lockfile(s->lockfd, LOCK_SH);
-		(void)s->env->close(s->env, 0);
-		(void)lockfile(s->lockfd, LOCK_UN);
+		env_close(s);
 	}
 	if (s->lockfd != -1)
 		close(s->lockfd);
