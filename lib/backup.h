@@ -60,7 +60,10 @@ int	 backup_restore(const struct backup_opts *, const char *dir,
  * DB_REGISTER file: up to max pids in pids, their number in *n.  The
  * caller's own process is never counted.  Returns 0 (also when there is
  * no register file: nobody uses the store), -1 with errno set when the
- * file cannot be read.
+ * file cannot be read.  Never while the caller has a store open: closing
+ * any descriptor of a file drops all of the process's fcntl locks on it,
+ * its own DB_REGISTER lock included, and the next opener would take it
+ * for a crashed process and recover the environment under it.
  */
 int	 backup_env_users(const char *dir, pid_t *pids, size_t max, size_t *n);
 

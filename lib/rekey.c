@@ -521,14 +521,14 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 		    "key %s", o->key_file, crypto_key_current(k), ids);
 	}
 	cur = crypto_key_current(k);
+
+	/* Step 2, before this process opens the store (backup_env_users()). */
+	if (wait_old(o, t1, err, errlen) != 0)
+		goto out;
 	if (store_open(&st, o->data_dir, 0) != STORE_OK) {
 		seterr(err, errlen, "cannot open the store in %s", o->data_dir);
 		goto out;
 	}
-
-	/* Step 2. */
-	if (wait_old(o, t1, err, errlen) != 0)
-		goto out;
 
 	/* Steps 3 and 4; a value sealed meanwhile is taken next round. */
 	for (round = 0; ; round++) {

@@ -48,6 +48,7 @@ suite() {
 	logs=$t/sanitizer-logs
 	mkdir -m 1777 "$logs"
 	ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1" \
+	LSAN_OPTIONS="suppressions=$t/tests/lsan.supp" \
 	UBSAN_OPTIONS="print_stacktrace=1" SANITIZED_SUITE=1 LONG=0 \
 	    bash "$t/service.sh" test >"$B/suite.log" 2>&1
 	rc=$?

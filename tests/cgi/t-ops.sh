@@ -265,6 +265,26 @@ t_rekey_waits() {
 }
 check "rekey waits for a process older than the new key, and runs alone" t_rekey_waits
 
+# While rekey waits (2 s at least after it added the key) another program
+# opens the store: it must not take rekey for a crashed process and
+# recover the environment under it.
+t_rekey_alive() {
+	local pid rc
+	"$CTL" rekey >"$T/k.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -q 'added key' "$T/k.out" && break
+		sleep 0.02
+	done
+	sleep 0.5
+	"$CTL" options get x-twitter_client-id >/dev/null 2>"$T/err"
+	wait $pid
+	rc=$?
+	cat "$T/k.out" "$T/err"
+	[ $rc = 0 ] && ! grep -qiE 'panic|recover' "$T/k.out" "$T/err" && all_open
+}
+check "a program that opens the store while rekey runs does not recover it" t_rekey_alive
+
 t_old_backup_after_rekey() {
 	! SOSYABOT_DATA_DIR=$T/fourth "$CTL" restore "$T/b1" 2>"$T/err" &&
 	grep -q 'under key 1' "$T/err" || { cat "$T/err"; return 1; }
