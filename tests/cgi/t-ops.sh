@@ -222,15 +222,20 @@ t_rekey_resume() {
 }
 check "rekey run again finishes: the old key is gone from the file" t_rekey_resume
 
+# Waits (4 s at most) until the rekey in the background has said PATTERN.
+rekey_says() {
+	for _ in $(seq 200); do
+		grep -q "$1" "$T/k.out" && return
+		sleep 0.02
+	done
+}
+
 t_rekey_kill() {
 	local pid
 	cp "$KEY" "$T/key2"
 	"$CTL" rekey >"$T/k.out" 2>&1 &
 	pid=$!
-	for _ in $(seq 200); do
-		grep -q 're-sealing' "$T/k.out" && break
-		sleep 0.02
-	done
+	rekey_says 're-sealing'
 	sleep 0.0$((RANDOM % 10))
 	kill -9 $pid; wait $pid 2>/dev/null
 	cat "$T/k.out"
@@ -272,10 +277,7 @@ t_rekey_alive() {
 	local pid rc
 	"$CTL" rekey >"$T/k.out" 2>&1 &
 	pid=$!
-	for _ in $(seq 200); do
-		grep -q 'added key' "$T/k.out" && break
-		sleep 0.02
-	done
+	rekey_says 'added key'
 	sleep 0.5
 	"$CTL" options get x-twitter_client-id >/dev/null 2>"$T/err"
 	wait $pid
