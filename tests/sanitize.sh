@@ -32,8 +32,26 @@ start=$SECONDS
 
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
 
+# Shows the first five of the report files named that hold a finding (a
+# sanitizer's ERROR, or UBSan's runtime error) and sets REPORTS to their
+# number: one failure per process that reported.
+reports() {
+	local l
+	REPORTS=0
+	for l in "$@"; do
+		[ -f "$l" ] && grep -qE 'ERROR: |runtime error' "$l" || continue
+		REPORTS=$((REPORTS + 1))
+		if [ "$REPORTS" -le 5 ]; then
+			echo "--- ${l##*/}:"
+			head -40 "$l"
+		fi
+	done
+	[ "$REPORTS" -eq 0 ] ||
+	    echo "the sanitizers reported on $REPORTS process(es)"
+}
+
 suite() {
-	local t=$B/tree logs p f n l line rc
+	local t=$B/tree logs p f line rc
 	git -C "$src" rev-parse --verify -q HEAD >/dev/null ||
 	    fail "--suite tests a clone of HEAD: $src is not a git repository"
 	echo "# the suite in an ASan/UBSan build of HEAD ($(git -C "$src" \
@@ -48,7 +66,7 @@ suite() {
 	logs=$t/sanitizer-logs
 	mkdir -m 1777 "$logs"
 	ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1" \
-	LSAN_OPTIONS="suppressions=$t/tests/lsan.supp" \
+	LSAN_OPTIONS="suppressions=$t/tests/lsan.supp:print_suppressions=0" \
 	UBSAN_OPTIONS="print_stacktrace=1" SANITIZED_SUITE=1 LONG=0 \
 	    bash "$t/service.sh" test >"$B/suite.log" 2>&1
 	rc=$?
@@ -58,17 +76,8 @@ suite() {
 	[ -n "$line" ] || { tail -30 "$B/suite.log"; fail "the suite ended without a count"; }
 	p=${line%% passed*}
 	f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')
-	n=0
-	for l in "$logs"/asan.*; do
-		[ -s "$l" ] || continue
-		n=$((n + 1))
-		if [ "$n" -le 5 ]; then
-			echo "--- ${l##*/}:"
-			head -40 "$l"
-		fi
-	done
-	[ "$n" -gt 0 ] && echo "the sanitizers reported on $n process(es)"
-	f=$((f + n))
+	reports "$logs"/asan.*
+	f=$((f + REPORTS))
 	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 	echo "the suite in the sanitizer build: $((SECONDS - start)) s"
 	echo "$p passed, $f failed"
@@ -146,20 +155,8 @@ if [ -n "$line" ]; then
 	p=$((p + ${line%% passed*}))
 	f=$((f + $(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')))
 fi
-# What the sanitizers found, one failure per process that reported.
-n=0
-for l in "$logs"/asan.* "$logs"/ubsan.*; do
-	[ -s "$l" ] || continue
-	n=$((n + 1))
-	if [ "$n" -le 5 ]; then
-		echo "--- ${l##*/}:"
-		head -40 "$l"
-	fi
-done
-if [ "$n" -gt 0 ]; then
-	echo "the sanitizers reported on $n process(es)"
-	f=$((f + n))
-fi
+reports "$logs"/asan.* "$logs"/ubsan.*
+f=$((f + REPORTS))
 [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 echo "sanitizer build and make check: $((SECONDS - start)) s"
 echo "$p passed, $f failed"
