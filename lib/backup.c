@@ -38,6 +38,8 @@
 #include "backup.h"
 #include "buf.h"
 #include "crypto.h"
+#include "fdio.h"
+#include "msg.h"
 #include "rekey.h"
 #include "sha256.h"
 #include "store.h"
@@ -51,36 +53,6 @@
 #define KEY_FILE_MAX	4096	/* far above any key file */
 #define STAMP_LEN	17	/* "20261129T100000Z" + NUL */
 
-static void	 seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	 progress(FILE *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
-progress(FILE *out, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (out == NULL)
-		return;
-	va_start(ap, fmt);
-	vfprintf(out, fmt, ap);
-	va_end(ap);
-	fputc('\n', out);
-	fflush(out);
-}
 
 static long
 elapsed_ms(const struct timespec *t0)
@@ -133,33 +105,6 @@ plain_name(const char *s)
 		if (s[i] == '/' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
 	return 1;
-}
-
-/* "<dir>/<name>" in b (reset first); 0 when out of memory. */
-static int
-join(struct buf *b, const char *dir, const char *name)
-{
-	buf_reset(b);
-	buf_addf(b, "%s/%s", dir, name);
-	return buf_ok(b);
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char	*b = p;
-	ssize_t		 r;
-	size_t		 off = 0;
-
-	while (off < n) {
-		r = write(fd, b + off, n - off);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		off += (size_t)r;
-	}
-	return 0;
 }
 
 /* fsync a directory, so that names created or renamed in it last. */
@@ -263,16 +208,16 @@ copy_file(const char *from, const char *to, mode_t mode,
 	int		 in, out = -1, rc = -1;
 
 	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "%s: %s", from, strerror(errno));
+		msg_set(err, errlen, "%s: %s", from, strerror(errno));
 		return -1;
 	}
 	if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) == -1) {
-		seterr(err, errlen, "%s: %s", to, strerror(errno));
+		msg_set(err, errlen, "%s: %s", to, strerror(errno));
 		goto out;
 	}
 	if ((b = malloc(COPY_BUF)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		msg_set(err, errlen, "out of memory");
 		goto out;
 	}
 	sha256_init(&h);
@@ -281,20 +226,20 @@ copy_file(const char *from, const char *to, mode_t mode,
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			seterr(err, errlen, "%s: %s", from, strerror(errno));
+			msg_set(err, errlen, "%s: %s", from, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
 			break;
 		sha256_update(&h, b, (size_t)r);
 		total += r;
-		if (write_all(out, b, (size_t)r) == -1) {
-			seterr(err, errlen, "%s: %s", to, strerror(errno));
+		if (fd_write_all(out, b, (size_t)r) == -1) {
+			msg_set(err, errlen, "%s: %s", to, strerror(errno));
 			goto out;
 		}
 	}
 	if (fchmod(out, mode) == -1 || fsync(out) == -1) {
-		seterr(err, errlen, "%s: %s", to, strerror(errno));
+		msg_set(err, errlen, "%s: %s", to, strerror(errno));
 		goto out;
 	}
 	if (sum != NULL)
@@ -309,7 +254,7 @@ out:
 		free(b);
 	}
 	if (out != -1 && close(out) == -1 && rc == 0) {
-		seterr(err, errlen, "%s: %s", to, strerror(errno));
+		msg_set(err, errlen, "%s: %s", to, strerror(errno));
 		rc = -1;
 	}
 	if (rc == -1 && out != -1)
@@ -397,7 +342,7 @@ recover_dir(const char *dir, char *err, size_t errlen)
 	int	 ret;
 
 	if ((ret = db_env_create(&env, 0)) != 0) {
-		seterr(err, errlen, "%s: %s", dir, db_strerror(ret));
+		msg_set(err, errlen, "%s: %s", dir, db_strerror(ret));
 		return -1;
 	}
 	env->set_errcall(env, errcall);
@@ -410,11 +355,11 @@ recover_dir(const char *dir, char *err, size_t errlen)
 	    DB_RECOVER_FATAL, 0600)) != 0 ||
 	    (ret = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0) {
 		(void)env->close(env, 0);
-		seterr(err, errlen, "%s: recovery: %s", dir, db_strerror(ret));
+		msg_set(err, errlen, "%s: recovery: %s", dir, db_strerror(ret));
 		return -1;
 	}
 	if ((ret = env->close(env, 0)) != 0) {
-		seterr(err, errlen, "%s: recovery: %s", dir, db_strerror(ret));
+		msg_set(err, errlen, "%s: recovery: %s", dir, db_strerror(ret));
 		return -1;
 	}
 	return 0;
@@ -430,7 +375,7 @@ remove_scratch(const char *dir)
 
 	if (list_dir(dir, &names, &n) == 0)
 		EACH_NAME(&names, name)
-			if (scratch_file(name) && join(&p, dir, name))
+			if (scratch_file(name) && buf_path(&p, dir, name))
 				(void)unlink(buf_str(&p));
 	buf_free(&names);
 	buf_free(&p);
@@ -446,7 +391,7 @@ remove_files(const char *dir, int rmdir_too)
 
 	if (list_dir(dir, &names, &n) == 0)
 		EACH_NAME(&names, name)
-			if (join(&p, dir, name))
+			if (buf_path(&p, dir, name))
 				(void)unlink(buf_str(&p));
 	buf_free(&names);
 	buf_free(&p);
@@ -481,7 +426,7 @@ survey(const char *dir, const struct crypto_key *k, struct counts *cn,
 
 	memset(cn, 0, sizeof(*cn));
 	if (store_open(&st, dir, STORE_RDONLY) != STORE_OK) {
-		seterr(err, errlen, "%s: the store does not open", dir);
+		msg_set(err, errlen, "%s: the store does not open", dir);
 		return -1;
 	}
 	for (i = 0; i < STORE_NDB && rc == STORE_OK; i++)
@@ -490,7 +435,7 @@ survey(const char *dir, const struct crypto_key *k, struct counts *cn,
 		rc = rekey_census(st, k, c, stderr);
 	store_close(st);
 	if (rc != STORE_OK) {
-		seterr(err, errlen, "%s: the store cannot be read", dir);
+		msg_set(err, errlen, "%s: the store cannot be read", dir);
 		return -1;
 	}
 	return 0;
@@ -534,22 +479,22 @@ empty_dir(const char *dir, int *created, char *err, size_t errlen)
 		return 0;
 	}
 	if (errno != EEXIST) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (list_dir(dir, &names, &n) == -1) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", dir, strerror(errno));
 		buf_free(&names);
 		return -1;
 	}
 	buf_free(&names);
 	if (n > 0) {
-		seterr(err, errlen, "%s is not empty: a backup goes into a new "
+		msg_set(err, errlen, "%s is not empty: a backup goes into a new "
 		    "or empty directory", dir);
 		return -1;
 	}
 	if (chmod(dir, 0700) == -1) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -580,22 +525,22 @@ write_manifest(const char *dir, const struct rekey_census *c, int with_key,
 	buf_addf(&m, "sosyabot-backup 1\ncreated %s\nkey-ids %s\nkey %s\n",
 	    at, ids[0] ? ids : "none", with_key ? BACKUP_KEY : "none");
 	if (list_dir(dir, &names, &n) == -1) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	EACH_NAME(&names, name) {
-		if (!join(&p, dir, name)) {
-			seterr(err, errlen, "out of memory");
+		if (!buf_path(&p, dir, name)) {
+			msg_set(err, errlen, "out of memory");
 			goto out;
 		}
 		if (lstat(buf_str(&p), &st) == -1 || !S_ISREG(st.st_mode) ||
 		    !plain_name(name)) {
-			seterr(err, errlen, "%s: not a plain file; a backup "
+			msg_set(err, errlen, "%s: not a plain file; a backup "
 			    "holds nothing else", buf_str(&p));
 			goto out;
 		}
 		if (hash_file(buf_str(&p), sum, &size) == -1) {
-			seterr(err, errlen, "%s: %s", buf_str(&p),
+			msg_set(err, errlen, "%s: %s", buf_str(&p),
 			    strerror(errno));
 			goto out;
 		}
@@ -605,25 +550,25 @@ write_manifest(const char *dir, const struct rekey_census *c, int with_key,
 		(*nfiles)++;
 		*bytes += size;
 	}
-	if (!join(&tmp, dir, "." BACKUP_MANIFEST ".tmp") ||
-	    !join(&p, dir, BACKUP_MANIFEST) || !buf_ok(&m)) {
-		seterr(err, errlen, "out of memory");
+	if (!buf_path(&tmp, dir, "." BACKUP_MANIFEST ".tmp") ||
+	    !buf_path(&p, dir, BACKUP_MANIFEST) || !buf_ok(&m)) {
+		msg_set(err, errlen, "out of memory");
 		goto out;
 	}
 	if ((fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1 ||
-	    write_all(fd, m.p, m.len) == -1 || fsync(fd) == -1) {
-		seterr(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
+	    fd_write_all(fd, m.p, m.len) == -1 || fsync(fd) == -1) {
+		msg_set(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		seterr(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
+		msg_set(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(buf_str(&tmp), buf_str(&p)) == -1 || sync_dir(dir) == -1) {
-		seterr(err, errlen, "%s: %s", buf_str(&p), strerror(errno));
+		msg_set(err, errlen, "%s: %s", buf_str(&p), strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -650,8 +595,8 @@ copy_key_in(const char *key_file, const char *dir, char *err, size_t errlen)
 	if (crypto_key_load(key_file, &k, err, errlen) != 0)
 		return -1;
 	crypto_key_free(k);
-	if (!join(&p, dir, BACKUP_KEY)) {
-		seterr(err, errlen, "out of memory");
+	if (!buf_path(&p, dir, BACKUP_KEY)) {
+		msg_set(err, errlen, "out of memory");
 		return -1;
 	}
 	rc = copy_file(key_file, buf_str(&p), 0600, NULL, NULL, err, errlen);
@@ -681,45 +626,45 @@ hot_copy(struct store *st, const char *data_dir, const char *dir, char *err,
 	int		 ret, held = 0, rc = -1;
 
 	if ((ret = env->set_flags(env, DB_HOTBACKUP_IN_PROGRESS, 1)) != 0) {
-		seterr(err, errlen, "hot backup of %s: %s", data_dir,
+		msg_set(err, errlen, "hot backup of %s: %s", data_dir,
 		    db_strerror(ret));
 		goto out;
 	}
 	held = 1;
 	/* Puts the cache's pages in the files: less log to copy and replay. */
 	if ((ret = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0) {
-		seterr(err, errlen, "hot backup of %s: checkpoint: %s", data_dir,
+		msg_set(err, errlen, "hot backup of %s: checkpoint: %s", data_dir,
 		    db_strerror(ret));
 		goto out;
 	}
 	if (list_dir(data_dir, &names, &n) == -1) {
-		seterr(err, errlen, "%s: %s", data_dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", data_dir, strerror(errno));
 		goto out;
 	}
 	EACH_NAME(&names, name) {
-		if (!has_suffix(name, ".db") || !join(&from, data_dir, name) ||
+		if (!has_suffix(name, ".db") || !buf_path(&from, data_dir, name) ||
 		    lstat(buf_str(&from), &sb) == -1 || !S_ISREG(sb.st_mode))
 			continue;
 		if ((ret = env->dbbackup(env, name, dir, DB_EXCL)) != 0) {
-			seterr(err, errlen, "hot backup of %s: %s", name,
+			msg_set(err, errlen, "hot backup of %s: %s", name,
 			    db_strerror(ret));
 			goto out;
 		}
 		dbs++;
 	}
 	if (dbs == 0) {
-		seterr(err, errlen, "%s holds no database file", data_dir);
+		msg_set(err, errlen, "%s holds no database file", data_dir);
 		goto out;
 	}
 	if ((ret = env->log_flush(env, NULL)) != 0 ||
 	    (ret = env->log_archive(env, &logs, DB_ARCH_LOG)) != 0) {
-		seterr(err, errlen, "hot backup of the log files: %s",
+		msg_set(err, errlen, "hot backup of the log files: %s",
 		    db_strerror(ret));
 		goto out;
 	}
 	for (l = logs; l != NULL && *l != NULL; l++) {
-		if (!join(&from, data_dir, *l) || !join(&to, dir, *l)) {
-			seterr(err, errlen, "out of memory");
+		if (!buf_path(&from, data_dir, *l) || !buf_path(&to, dir, *l)) {
+			msg_set(err, errlen, "out of memory");
 			goto out;
 		}
 		if (copy_file(buf_str(&from), buf_str(&to), 0600, NULL, NULL,
@@ -731,7 +676,7 @@ out:
 	free(logs);
 	if (held && (ret = env->set_flags(env, DB_HOTBACKUP_IN_PROGRESS,
 	    0)) != 0 && rc == 0) {
-		seterr(err, errlen, "hot backup: %s", db_strerror(ret));
+		msg_set(err, errlen, "hot backup: %s", db_strerror(ret));
 		rc = -1;
 	}
 	buf_free(&names);
@@ -758,7 +703,7 @@ backup_make(const struct backup_opts *o, const char *dir, char *err,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Opening would create an empty store where there is none. */
 	if (stat(o->data_dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-		seterr(err, errlen, "%s: no data directory there", o->data_dir);
+		msg_set(err, errlen, "%s: no data directory there", o->data_dir);
 		return -1;
 	}
 	if (backup_owner_check(o->data_dir, err, errlen) == -1)
@@ -768,7 +713,7 @@ backup_make(const struct backup_opts *o, const char *dir, char *err,
 
 	/* Cleanup rule: from here, failures go to err, which empties dir. */
 	if (store_open(&st, o->data_dir, STORE_RDONLY) != STORE_OK) {
-		seterr(err, errlen, "cannot open the store in %s",
+		msg_set(err, errlen, "cannot open the store in %s",
 		    o->data_dir);
 		goto err;
 	}
@@ -780,7 +725,7 @@ backup_make(const struct backup_opts *o, const char *dir, char *err,
 	if (recover_dir(dir, err, errlen) == -1)
 		goto err;
 	if (store_verify(dir, stderr) != STORE_OK) {
-		seterr(err, errlen, "the copy in %s does not verify (libdb's "
+		msg_set(err, errlen, "the copy in %s does not verify (libdb's "
 		    "findings above)", dir);
 		goto err;
 	}
@@ -798,21 +743,21 @@ backup_make(const struct backup_opts *o, const char *dir, char *err,
 			(void)sync_dir(buf_str(&up));
 	}
 
-	progress(o->out, "backup: %s: %zu files, %lld KiB, in %.2f s", dir,
+	msg_line(o->out, "backup: %s: %zu files, %lld KiB, in %.2f s", dir,
 	    nfiles + 1, ((long long)bytes + 1023) / 1024,
 	    (double)elapsed_ms(&t0) / 1000);
 	counts_line(&cn, line, sizeof(line));
-	progress(o->out, "records: %s", line);
+	msg_line(o->out, "records: %s", line);
 	rekey_ids(&c, ids, sizeof(ids));
 	if (c.n > 0)
-		progress(o->out, "sealed values: %zu, under key %s", c.n, ids);
+		msg_line(o->out, "sealed values: %zu, under key %s", c.n, ids);
 	if (o->with_key)
-		progress(o->out, "The master key is in this backup (%s/%s): "
+		msg_line(o->out, "The master key is in this backup (%s/%s): "
 		    "whoever can read the directory can open every secret in "
 		    "it. Keep it as safe as the key file itself.", dir,
 		    BACKUP_KEY);
 	else
-		progress(o->out, "The master key is not in this backup. It is "
+		msg_line(o->out, "The master key is not in this backup. It is "
 		    "%s: keep a copy of it apart from the backups (another "
 		    "machine, a password manager); the backup's secrets open "
 		    "only with it.", o->key_file);
@@ -919,17 +864,17 @@ read_manifest(const char *dir, struct manifest *m, char *err, size_t errlen)
 	int		 rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	if (!join(&p, dir, BACKUP_MANIFEST)) {
-		seterr(err, errlen, "out of memory");
+	if (!buf_path(&p, dir, BACKUP_MANIFEST)) {
+		msg_set(err, errlen, "out of memory");
 		return -1;
 	}
 	if ((f = fopen(buf_str(&p), "re")) == NULL) {
 		if (errno == ENOENT)
-			seterr(err, errlen, "%s is not a backup, or an "
+			msg_set(err, errlen, "%s is not a backup, or an "
 			    "unfinished one: it has no %s file", dir,
 			    BACKUP_MANIFEST);
 		else
-			seterr(err, errlen, "%s: %s", buf_str(&p),
+			msg_set(err, errlen, "%s: %s", buf_str(&p),
 			    strerror(errno));
 		buf_free(&p);
 		return -1;
@@ -959,7 +904,7 @@ read_manifest(const char *dir, struct manifest *m, char *err, size_t errlen)
 	rc = 0;
 	goto out;
 bad:
-	seterr(err, errlen, "%s: damaged or of an unknown version (line %zu)",
+	msg_set(err, errlen, "%s: damaged or of an unknown version (line %zu)",
 	    buf_str(&p), lineno);
 	manifest_free(m);
 out:
@@ -1027,7 +972,7 @@ backup_service_runs(const char *dir, char *what, size_t len)
 	int		 fd, found = 0;
 
 	for (i = 0; i < sizeof(pf) / sizeof(pf[0]) && !found; i++) {
-		if (!join(&p, dir, pf[i].file) ||
+		if (!buf_path(&p, dir, pf[i].file) ||
 		    (fd = open(buf_str(&p), O_RDONLY | O_CLOEXEC)) == -1)
 			continue;
 		r = read(fd, b, sizeof(b) - 1);
@@ -1089,7 +1034,7 @@ backup_env_users(const char *dir, pid_t *pids, size_t max, size_t *n)
 	int		 fd, saved;
 
 	*n = 0;
-	if (!join(&p, dir, "__db.register")) {
+	if (!buf_path(&p, dir, "__db.register")) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -1120,7 +1065,7 @@ backup_owner_check(const char *dir, char *err, size_t errlen)
 
 	if (stat(dir, &sb) == -1 || sb.st_uid == geteuid())
 		return 0;
-	seterr(err, errlen, "%s belongs to uid %lu, not to this process's uid "
+	msg_set(err, errlen, "%s belongs to uid %lu, not to this process's uid "
 	    "%lu: run this as the server's user (./service.sh ctl does)", dir,
 	    (unsigned long)sb.st_uid, (unsigned long)geteuid());
 	return -1;
@@ -1135,17 +1080,17 @@ in_use(const char *dir, char *err, size_t errlen)
 	char	 what[512];
 
 	if (backup_service_runs(dir, what, sizeof(what))) {
-		seterr(err, errlen, "%s: stop the service first (./service.sh "
+		msg_set(err, errlen, "%s: stop the service first (./service.sh "
 		    "stop), then restore", what);
 		return 1;
 	}
 	if (backup_env_users(dir, pids, 8, &n) == -1) {
-		seterr(err, errlen, "%s/__db.register: %s", dir,
+		msg_set(err, errlen, "%s/__db.register: %s", dir,
 		    strerror(errno));
 		return 1;
 	}
 	if (n > 0) {
-		seterr(err, errlen, "%zu process%s ha%s the store open (pid "
+		msg_set(err, errlen, "%zu process%s ha%s the store open (pid "
 		    "%ld%s): stop the web server and the publish-due job "
 		    "first, then restore", n, n == 1 ? "" : "es",
 		    n == 1 ? "s" : "ve", (long)pids[0],
@@ -1168,13 +1113,13 @@ lock_store(const char *dir, char *err, size_t errlen)
 	struct timespec	 t0, ts = { 0, 20 * 1000000L };
 	int		 fd;
 
-	if (!join(&p, dir, "store.lock")) {
-		seterr(err, errlen, "out of memory");
+	if (!buf_path(&p, dir, "store.lock")) {
+		msg_set(err, errlen, "out of memory");
 		return -1;
 	}
 	if ((fd = open(buf_str(&p), O_RDWR | O_CREAT | O_CLOEXEC,
 	    0600)) == -1) {
-		seterr(err, errlen, "%s: %s", buf_str(&p), strerror(errno));
+		msg_set(err, errlen, "%s: %s", buf_str(&p), strerror(errno));
 		buf_free(&p);
 		return -1;
 	}
@@ -1182,7 +1127,7 @@ lock_store(const char *dir, char *err, size_t errlen)
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) ||
 		    elapsed_ms(&t0) >= LOCK_WAIT_MS) {
-			seterr(err, errlen, "%s: %s", buf_str(&p),
+			msg_set(err, errlen, "%s: %s", buf_str(&p),
 			    errno == EWOULDBLOCK ? "other processes keep "
 			    "opening the store; stop the service first" :
 			    strerror(errno));
@@ -1209,7 +1154,7 @@ install_key(const char *src, const char *dst, char *err, size_t errlen)
 	buf_addf(&tmp, "%s.tmp", dst);
 	parent_of(dst, &up);
 	if (!buf_ok(&tmp) || !buf_ok(&up)) {
-		seterr(err, errlen, "out of memory");
+		msg_set(err, errlen, "out of memory");
 		goto out;
 	}
 	(void)unlink(buf_str(&tmp));
@@ -1217,7 +1162,7 @@ install_key(const char *src, const char *dst, char *err, size_t errlen)
 	    errlen) == -1)
 		goto out;
 	if (rename(buf_str(&tmp), dst) == -1 || sync_dir(buf_str(&up)) == -1) {
-		seterr(err, errlen, "%s: %s", dst, strerror(errno));
+		msg_set(err, errlen, "%s: %s", dst, strerror(errno));
 		(void)unlink(buf_str(&tmp));
 		goto out;
 	}
@@ -1246,9 +1191,9 @@ stage_copy(const struct backup_opts *o, const char *dir,
 		if (!store_file(m->f[i].name) && !(o->with_key &&
 		    strcmp(m->f[i].name, BACKUP_KEY) == 0))
 			continue;
-		if (!join(&from, dir, m->f[i].name) ||
-		    !join(&to, stage, m->f[i].name)) {
-			seterr(err, errlen, "out of memory");
+		if (!buf_path(&from, dir, m->f[i].name) ||
+		    !buf_path(&to, stage, m->f[i].name)) {
+			msg_set(err, errlen, "out of memory");
 			goto out;
 		}
 		if (copy_file(buf_str(&from), buf_str(&to), 0600, sum, &size,
@@ -1256,14 +1201,14 @@ stage_copy(const struct backup_opts *o, const char *dir,
 			goto out;
 		if (size != m->f[i].size ||
 		    memcmp(sum, m->f[i].sum, SHA256_LEN) != 0) {
-			seterr(err, errlen, "%s: damaged: it differs from the "
+			msg_set(err, errlen, "%s: damaged: it differs from the "
 			    "backup's manifest", buf_str(&from));
 			goto out;
 		}
 		dbs += has_suffix(m->f[i].name, ".db");
 	}
 	if (dbs == 0) {
-		seterr(err, errlen, "%s holds no database file", dir);
+		msg_set(err, errlen, "%s holds no database file", dir);
 		goto out;
 	}
 	rc = 0;
@@ -1291,8 +1236,8 @@ check_key(const struct backup_opts *o, const char *stage,
 	int			 r, rc = -1;
 
 	if (o->with_key) {
-		if (!join(&kp, stage, BACKUP_KEY)) {
-			seterr(err, errlen, "out of memory");
+		if (!buf_path(&kp, stage, BACKUP_KEY)) {
+			msg_set(err, errlen, "out of memory");
 			return -1;
 		}
 		path = buf_str(&kp);
@@ -1315,21 +1260,21 @@ check_key(const struct backup_opts *o, const char *stage,
 		off += (size_t)r;
 	}
 	if (o->force) {
-		progress(o->out, "restore: --force: %zu of the backup's %zu "
+		msg_line(o->out, "restore: --force: %zu of the backup's %zu "
 		    "sealed values will not open; save the client secret again "
 		    "and reconnect those channels", k ? c.bad : c.n, c.n);
 		rc = 0;
 		goto out;
 	}
 	if (k == NULL)
-		seterr(err, errlen, "the backup holds %zu sealed values (under "
+		msg_set(err, errlen, "the backup holds %zu sealed values (under "
 		    "key %s) and the key file cannot be used: %s. %s", c.n,
 		    m->ids[0] ? m->ids : "?", kerr, m->has_key && !o->with_key ?
 		    "This backup holds its key: add --with-key." :
 		    "Put the key file of when the backup was made in place "
 		    "(or add --force to restore without the secrets).");
 	else
-		seterr(err, errlen, "%zu of the backup's %zu sealed values "
+		msg_set(err, errlen, "%zu of the backup's %zu sealed values "
 		    "(under key %s) do not open with %s, which holds key %s. "
 		    "%s", c.bad, c.n, m->ids[0] ? m->ids : "?", path, have,
 		    m->has_key && !o->with_key ? "This backup holds its key: "
@@ -1361,7 +1306,7 @@ move_store_files(const char *from, const char *to, size_t *moved)
 	EACH_NAME(&names, name) {
 		if (!store_file(name))
 			continue;
-		if (!join(&a, from, name) || !join(&b, to, name)) {
+		if (!buf_path(&a, from, name) || !buf_path(&b, to, name)) {
 			errno = ENOMEM;
 			goto out;
 		}
@@ -1423,13 +1368,13 @@ swap_in(const struct backup_opts *o, const char *stage, const char *stamp,
 	int		 rc;
 
 	if (make_previous(o->data_dir, stamp, prev) == -1) {
-		seterr(err, errlen, "%s: %s", o->data_dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", o->data_dir, strerror(errno));
 		return -1;
 	}
 	/* From here, a failure leaves some files moved. */
 	rc = -2;
 	if (move_store_files(o->data_dir, buf_str(prev), aside) == -1) {
-		seterr(err, errlen, "moving the current files to %s: %s; "
+		msg_set(err, errlen, "moving the current files to %s: %s; "
 		    "restore stopped half-way: the backup's files are in %s, "
 		    "move the ones in %s back or run restore again",
 		    buf_str(prev), strerror(errno), stage, buf_str(prev));
@@ -1438,9 +1383,9 @@ swap_in(const struct backup_opts *o, const char *stage, const char *stamp,
 	if (o->with_key) {
 		base = strrchr(o->key_file, '/');
 		base = base ? base + 1 : o->key_file;
-		if (!join(&kp, stage, BACKUP_KEY) ||
-		    !join(&old, buf_str(prev), base)) {
-			seterr(err, errlen, "out of memory");
+		if (!buf_path(&kp, stage, BACKUP_KEY) ||
+		    !buf_path(&old, buf_str(prev), base)) {
+			msg_set(err, errlen, "out of memory");
 			goto out;
 		}
 		if (lstat(o->key_file, &st) == 0) {
@@ -1453,14 +1398,14 @@ swap_in(const struct backup_opts *o, const char *stage, const char *stamp,
 			goto out;
 	}
 	if (move_store_files(stage, o->data_dir, &in) == -1) {
-		seterr(err, errlen, "moving the backup's files in from %s: %s; "
+		msg_set(err, errlen, "moving the backup's files in from %s: %s; "
 		    "restore stopped half-way: the previous files are in %s, "
 		    "run restore again", stage, strerror(errno),
 		    buf_str(prev));
 		goto out;
 	}
 	if (sync_dir(o->data_dir) == -1 || sync_dir(buf_str(prev)) == -1) {
-		seterr(err, errlen, "%s: %s", o->data_dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", o->data_dir, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -1487,12 +1432,12 @@ backup_restore(const struct backup_opts *o, const char *dir, char *err,
 	    read_manifest(dir, &m, err, errlen) == -1)
 		return -1;
 	if (o->with_key && !m.has_key) {
-		seterr(err, errlen, "%s holds no key: it was made without "
+		msg_set(err, errlen, "%s holds no key: it was made without "
 		    "--with-key", dir);
 		goto out;
 	}
 	if (mkdir(o->data_dir, 0700) == -1 && errno != EEXIST) {
-		seterr(err, errlen, "%s: %s", o->data_dir, strerror(errno));
+		msg_set(err, errlen, "%s: %s", o->data_dir, strerror(errno));
 		goto out;
 	}
 	/* Early, before the copying; checked again under the lock. */
@@ -1503,11 +1448,11 @@ backup_restore(const struct backup_opts *o, const char *dir, char *err,
 	buf_addf(&stage, "%s/.restore-%s-%ld", o->data_dir, stamp,
 	    (long)getpid());
 	if (!buf_ok(&stage)) {
-		seterr(err, errlen, "out of memory");
+		msg_set(err, errlen, "out of memory");
 		goto out;
 	}
 	if (mkdir(buf_str(&stage), 0700) == -1) {
-		seterr(err, errlen, "%s: %s", buf_str(&stage), strerror(errno));
+		msg_set(err, errlen, "%s: %s", buf_str(&stage), strerror(errno));
 		goto out;
 	}
 	/* Cleanup rule: from here, out removes the staging directory. */
@@ -1516,7 +1461,7 @@ backup_restore(const struct backup_opts *o, const char *dir, char *err,
 	    recover_dir(buf_str(&stage), err, errlen) == -1)
 		goto out;
 	if (store_verify(buf_str(&stage), stderr) != STORE_OK) {
-		seterr(err, errlen, "the backup's databases do not verify "
+		msg_set(err, errlen, "the backup's databases do not verify "
 		    "(libdb's findings above)");
 		goto out;
 	}
@@ -1543,21 +1488,21 @@ backup_restore(const struct backup_opts *o, const char *dir, char *err,
 
 	/* The first open runs recovery; then libdb's verification. */
 	if (store_verify(o->data_dir, stderr) != STORE_OK) {
-		seterr(err, errlen, "the backup is in place, but the store does "
+		msg_set(err, errlen, "the backup is in place, but the store does "
 		    "not verify now (libdb's findings above)%s%s",
 		    aside ? "; the previous files are in " : "",
 		    aside ? buf_str(&prev) : "");
 		goto out;
 	}
-	progress(o->out, "restore: %s (made %s) is in place in %s, in %.2f s",
+	msg_line(o->out, "restore: %s (made %s) is in place in %s, in %.2f s",
 	    dir, m.created[0] ? m.created : "?", o->data_dir,
 	    (double)elapsed_ms(&t0) / 1000);
 	counts_line(&cn, line, sizeof(line));
-	progress(o->out, "records: %s", line);
+	msg_line(o->out, "records: %s", line);
 	if (o->with_key)
-		progress(o->out, "The backup's key is now %s.", o->key_file);
+		msg_line(o->out, "The backup's key is now %s.", o->key_file);
 	if (aside)
-		progress(o->out, "The files it replaced are in %s; remove "
+		msg_line(o->out, "The files it replaced are in %s; remove "
 		    "them once you are satisfied.", buf_str(&prev));
 	rc = 0;
 out:

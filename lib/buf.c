@@ -122,3 +122,11 @@ buf_free(struct buf *b)
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
+
+int
+buf_path(struct buf *b, const char *dir, const char *name)
+{
+	buf_reset(b);
+	buf_addf(b, "%s/%s", dir, name);
+	return buf_ok(b);
+}

@@ -28,5 +28,7 @@ const char *buf_str(const struct buf *);	/* "" when empty */
 char	*buf_detach(struct buf *);		/* caller frees; NULL on oom */
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
+/* "<dir>/<name>" in b, reset first; 0 when out of memory. */
+int	 buf_path(struct buf *, const char *dir, const char *name);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "backup.h"
 #include "buf.h"
+#include "msg.h"
 #include "opt.h"
 #include "rekey.h"
 
@@ -35,36 +36,6 @@
 
 enum outcome { GONE, CURRENT, RESEALED, BAD };
 
-static void	 seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	 progress(FILE *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
-progress(FILE *out, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (out == NULL)
-		return;
-	va_start(ap, fmt);
-	vfprintf(out, fmt, ap);
-	va_end(ap);
-	fputc('\n', out);
-	fflush(out);
-}
 
 /*
  * The associated data and a name for messages of the sealed value in
@@ -288,7 +259,7 @@ wait_old(const struct rekey_opts *o, time_t t1, char *err, size_t errlen)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (backup_env_users(o->data_dir, pids, USERS_MAX, &n) == -1) {
-			seterr(err, errlen, "%s/__db.register: %s",
+			msg_set(err, errlen, "%s/__db.register: %s",
 			    o->data_dir, strerror(errno));
 			return -1;
 		}
@@ -303,7 +274,7 @@ wait_old(const struct rekey_opts *o, time_t t1, char *err, size_t errlen)
 		if (nold == 0 && time(NULL) >= t1 + SLACK_S)
 			return 0;
 		if (elapsed_ms(&t0) >= ((long)o->wait + SLACK_S) * 1000) {
-			seterr(err, errlen, "%zu process%s that started before "
+			msg_set(err, errlen, "%zu process%s that started before "
 			    "the new key was added still use%s the store (pid "
 			    "%ld%s); nothing was re-sealed.  Run rekey again "
 			    "once %s done: the key file keeps both keys "
@@ -314,7 +285,7 @@ wait_old(const struct rekey_opts *o, time_t t1, char *err, size_t errlen)
 			return -1;
 		}
 		if (!said && nold > 0) {
-			progress(o->out, "rekey: waiting up to %u s for %zu "
+			msg_line(o->out, "rekey: waiting up to %u s for %zu "
 			    "process%s that may know only the old key (pid "
 			    "%ld%s)", o->wait, nold, nold == 1 ? "" : "es",
 			    (long)first, nold > 1 ? " and others" : "");
@@ -411,7 +382,7 @@ reseal_all(struct store *st, const struct crypto_key *k,
 
 	if ((rc = rekey_each(st, todo_one, &t)) != STORE_OK ||
 	    !buf_ok(&t.list)) {
-		seterr(err, errlen, "cannot list the sealed values: the store "
+		msg_set(err, errlen, "cannot list the sealed values: the store "
 		    "is unavailable");
 		buf_free(&t.list);
 		return REKEY_FAIL;
@@ -419,7 +390,7 @@ reseal_all(struct store *st, const struct crypto_key *k,
 	for (off = 0; off < t.list.len; off += entry) {
 		entry = strlen(t.list.p + off) + 1;
 		if (o->stop_after >= 0 && *done >= (size_t)o->stop_after) {
-			progress(o->out, "rekey: stopped after re-sealing %zu "
+			msg_line(o->out, "rekey: stopped after re-sealing %zu "
 			    "value%s (SOSYABOT_REKEY_STOP_AFTER)", *done,
 			    *done == 1 ? "" : "s");
 			buf_free(&t.list);
@@ -430,7 +401,7 @@ reseal_all(struct store *st, const struct crypto_key *k,
 		a.key = t.list.p + off + 1;
 		a.k = k;
 		if ((rc = store_txn(st, reseal_txn, &a)) != STORE_OK) {
-			seterr(err, errlen, "re-sealing a value: %s; run rekey "
+			msg_set(err, errlen, "re-sealing a value: %s; run rekey "
 			    "again", rc == STORE_BUSY ? "the store is busy" :
 			    "the store is unavailable");
 			buf_free(&t.list);
@@ -481,21 +452,21 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 	/* One rotation at a time: two would each add a key. */
 	buf_addf(&lock, "%s/rekey.lock", o->data_dir);
 	if (!buf_ok(&lock)) {
-		seterr(err, errlen, "out of memory");
+		msg_set(err, errlen, "out of memory");
 		goto out;
 	}
 	if ((lockfd = open(buf_str(&lock), O_RDWR | O_CREAT | O_CLOEXEC,
 	    0600)) == -1) {
-		seterr(err, errlen, "%s: %s", buf_str(&lock), strerror(errno));
+		msg_set(err, errlen, "%s: %s", buf_str(&lock), strerror(errno));
 		goto out;
 	}
 	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
-		seterr(err, errlen, "%s", errno == EWOULDBLOCK ? "another "
+		msg_set(err, errlen, "%s", errno == EWOULDBLOCK ? "another "
 		    "rekey runs on this data directory" : strerror(errno));
 		goto out;
 	}
 	if (crypto_key_load(o->key_file, &k, kerr, sizeof(kerr)) != 0) {
-		seterr(err, errlen, "%s", kerr);
+		msg_set(err, errlen, "%s", kerr);
 		goto out;
 	}
 
@@ -503,21 +474,21 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 	if (crypto_key_count(k) == 1) {
 		if (crypto_key_add(k, kerr, sizeof(kerr)) != 0 ||
 		    crypto_key_save(o->key_file, k, kerr, sizeof(kerr)) != 0) {
-			seterr(err, errlen, "%s", kerr);
+			msg_set(err, errlen, "%s", kerr);
 			goto out;
 		}
 		t1 = time(NULL);
-		progress(o->out, "rekey: added key %u to %s; new values are "
+		msg_line(o->out, "rekey: added key %u to %s; new values are "
 		    "sealed with it", crypto_key_current(k), o->key_file);
 	} else {
 		if (stat(o->key_file, &sb) == -1) {
-			seterr(err, errlen, "%s: %s", o->key_file,
+			msg_set(err, errlen, "%s: %s", o->key_file,
 			    strerror(errno));
 			goto out;
 		}
 		t1 = sb.st_mtime;
 		old_ids(k, ids, sizeof(ids));
-		progress(o->out, "rekey: resuming: %s holds key %u (new) and "
+		msg_line(o->out, "rekey: resuming: %s holds key %u (new) and "
 		    "key %s", o->key_file, crypto_key_current(k), ids);
 	}
 	cur = crypto_key_current(k);
@@ -526,13 +497,13 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 	if (wait_old(o, t1, err, errlen) != 0)
 		goto out;
 	if (store_open(&st, o->data_dir, 0) != STORE_OK) {
-		seterr(err, errlen, "cannot open the store in %s", o->data_dir);
+		msg_set(err, errlen, "cannot open the store in %s", o->data_dir);
 		goto out;
 	}
 
 	/* Steps 3 and 4; a value sealed meanwhile is taken next round. */
 	for (round = 0; ; round++) {
-		progress(o->out, "rekey: re-sealing the values not under key "
+		msg_line(o->out, "rekey: re-sealing the values not under key "
 		    "%u", cur);
 		if ((r = reseal_all(st, k, o, &done, err, errlen)) !=
 		    REKEY_DONE) {
@@ -540,12 +511,12 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 			goto out;
 		}
 		if (rekey_census(st, k, &c, stderr) != STORE_OK) {
-			seterr(err, errlen, "cannot list the sealed values: "
+			msg_set(err, errlen, "cannot list the sealed values: "
 			    "the store is unavailable");
 			goto out;
 		}
 		if (c.bad > 0) {
-			seterr(err, errlen, "%zu sealed value%s cannot be "
+			msg_set(err, errlen, "%zu sealed value%s cannot be "
 			    "re-sealed (named above), so the old key stays in "
 			    "the key file: reconnect or remove %s, then run "
 			    "rekey again", c.bad, c.bad == 1 ? "" : "s",
@@ -555,7 +526,7 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 		if (c.by_id[cur] == c.n)
 			break;
 		if (round + 1 == ROUNDS) {
-			seterr(err, errlen, "values under the old key keep "
+			msg_set(err, errlen, "values under the old key keep "
 			    "appearing; run rekey again");
 			goto out;
 		}
@@ -568,18 +539,18 @@ rekey_run(const struct rekey_opts *o, char *err, size_t errlen)
 		old_ids(k, ids, sizeof(ids));
 		crypto_key_retire(k);
 		if (crypto_key_save(o->key_file, k, kerr, sizeof(kerr)) != 0) {
-			seterr(err, errlen, "%s (every value is under key %u "
+			msg_set(err, errlen, "%s (every value is under key %u "
 			    "already: run rekey again)", kerr, cur);
 			goto out;
 		}
-		progress(o->out, "rekey: retired key %s: %s holds key %u only",
+		msg_line(o->out, "rekey: retired key %s: %s holds key %u only",
 		    ids, o->key_file, cur);
 	}
-	progress(o->out, "rekey: done in %.1f s: %zu value%s re-sealed, %zu "
+	msg_line(o->out, "rekey: done in %.1f s: %zu value%s re-sealed, %zu "
 	    "sealed value%s in the store, all under key %u",
 	    (double)elapsed_ms(&t0) / 1000, done, done == 1 ? "" : "s", c.n,
 	    c.n == 1 ? "" : "s", cur);
-	progress(o->out, "Backups made before now need the retired key: make "
+	msg_line(o->out, "Backups made before now need the retired key: make "
 	    "a new backup, and keep the key file apart from it.");
 	rc = REKEY_DONE;
 out:

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fdio.h"
+#include "msg.h"
 #include "ossl.h"
 #include "sha256.h"
 
@@ -50,22 +52,6 @@ struct crypto_key {
 
 #define CURRENT(ks)	(&(ks)->keys[(ks)->n - 1])
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Fill k from the bytes of a key file.  A file of exactly KEY_LEN bytes
  * is the original format, key id 1; anything else must be the format
@@ -91,33 +77,33 @@ parse_keys(const unsigned char *b, size_t len, struct crypto_key *k,
 	}
 	if (len < KEYS_MAGIC_LEN ||
 	    memcmp(b, KEYS_MAGIC, KEYS_MAGIC_LEN) != 0) {
-		seterr(err, errlen, "key file %s: %s than %d bytes", path,
+		msg_set(err, errlen, "key file %s: %s than %d bytes", path,
 		    len < KEY_LEN ? "shorter" : "longer", KEY_LEN);
 		return -1;
 	}
 	if (len < KEYS_LEN(1) || len > KEYS_FILE_MAX ||
 	    (len - KEYS_LEN(0)) % KEYS_REC != 0) {
-		seterr(err, errlen, "key file %s: damaged (%zu bytes is not "
+		msg_set(err, errlen, "key file %s: damaged (%zu bytes is not "
 		    "a whole number of keys, or more than %d)", path, len,
 		    CRYPTO_KEYS_MAX);
 		return -1;
 	}
 	sha256(b, len - SHA256_LEN, sum);
 	if (!crypto_equal(sum, b + len - SHA256_LEN, SHA256_LEN)) {
-		seterr(err, errlen, "key file %s: damaged (checksum "
+		msg_set(err, errlen, "key file %s: damaged (checksum "
 		    "mismatch)", path);
 		return -1;
 	}
 	n = (len - KEYS_LEN(0)) / KEYS_REC;
 	for (i = 0, r = b + KEYS_MAGIC_LEN; i < n; i++, r += KEYS_REC) {
 		if (r[0] == 0) {
-			seterr(err, errlen, "key file %s: damaged (key id 0)",
+			msg_set(err, errlen, "key file %s: damaged (key id 0)",
 			    path);
 			goto err;
 		}
 		for (j = 0; j < i; j++)
 			if (k->keys[j].id == r[0]) {
-				seterr(err, errlen, "key file %s: damaged (key "
+				msg_set(err, errlen, "key file %s: damaged (key "
 				    "id %u twice)", path, (unsigned)r[0]);
 				goto err;
 			}
@@ -154,30 +140,30 @@ crypto_key_load(const char *path, struct crypto_key **key, char *err,
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
 		if (errno == ELOOP)
-			seterr(err, errlen, "key file %s: is a symbolic link",
+			msg_set(err, errlen, "key file %s: is a symbolic link",
 			    path);
 		else
-			seterr(err, errlen, "key file %s: %s", path,
+			msg_set(err, errlen, "key file %s: %s", path,
 			    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", path, strerror(errno));
 		goto err;
 	}
 	mode = st.st_mode & 07777;
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "key file %s: not a regular file", path);
+		msg_set(err, errlen, "key file %s: not a regular file", path);
 		goto err;
 	}
 	if (st.st_uid != geteuid()) {
-		seterr(err, errlen, "key file %s: owned by uid %lu, not by "
+		msg_set(err, errlen, "key file %s: owned by uid %lu, not by "
 		    "this process's uid %lu", path, (unsigned long)st.st_uid,
 		    (unsigned long)geteuid());
 		goto err;
 	}
 	if (mode != 0600 && mode != 0400) {
-		seterr(err, errlen, "key file %s: mode %04o, must be 0600 "
+		msg_set(err, errlen, "key file %s: mode %04o, must be 0600 "
 		    "or 0400", path, (unsigned int)mode);
 		goto err;
 	}
@@ -187,7 +173,7 @@ crypto_key_load(const char *path, struct crypto_key **key, char *err,
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			seterr(err, errlen, "key file %s: %s", path,
+			msg_set(err, errlen, "key file %s: %s", path,
 			    strerror(errno));
 			goto err;
 		}
@@ -196,7 +182,7 @@ crypto_key_load(const char *path, struct crypto_key **key, char *err,
 		len += (size_t)r;
 	}
 	if ((k = malloc(sizeof(*k))) == NULL) {
-		seterr(err, errlen, "key file %s: out of memory", path);
+		msg_set(err, errlen, "key file %s: out of memory", path);
 		goto err;
 	}
 	if (parse_keys(b, len, k, path, err, errlen) == -1)
@@ -253,16 +239,16 @@ crypto_key_create(const char *path, char *err, size_t errlen)
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1) {
-		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* The umask may have cleared bits of 0600; 0600 is still wanted. */
 	if (fchmod(fd, 0600) == -1) {
-		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", path, strerror(errno));
 		goto err;
 	}
 	if (crypto_random(b, sizeof(b)) == -1) {
-		seterr(err, errlen, "key file %s: no randomness: %s", path,
+		msg_set(err, errlen, "key file %s: no randomness: %s", path,
 		    strerror(errno));
 		goto err;
 	}
@@ -271,7 +257,7 @@ crypto_key_create(const char *path, char *err, size_t errlen)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			seterr(err, errlen, "key file %s: %s", path,
+			msg_set(err, errlen, "key file %s: %s", path,
 			    strerror(errno));
 			goto err;
 		}
@@ -279,17 +265,17 @@ crypto_key_create(const char *path, char *err, size_t errlen)
 	}
 	explicit_bzero(b, sizeof(b));
 	if (fsync(fd) == -1) {
-		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", path, strerror(errno));
 		goto err;
 	}
 	r = close(fd);
 	fd = -1;
 	if (r == -1) {
-		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", path, strerror(errno));
 		goto err;
 	}
 	if (sync_dir_of(path) == -1) {
-		seterr(err, errlen, "key file %s: syncing its directory: %s",
+		msg_set(err, errlen, "key file %s: syncing its directory: %s",
 		    path, strerror(errno));
 		goto err;
 	}
@@ -371,7 +357,7 @@ crypto_key_add(struct crypto_key *k, char *err, size_t errlen)
 	unsigned int	 id;
 
 	if (k->n == CRYPTO_KEYS_MAX) {
-		seterr(err, errlen, "the key file already holds %d keys",
+		msg_set(err, errlen, "the key file already holds %d keys",
 		    CRYPTO_KEYS_MAX);
 		return -1;
 	}
@@ -380,7 +366,7 @@ crypto_key_add(struct crypto_key *k, char *err, size_t errlen)
 		id = id % 255 + 1;
 	while (crypto_key_has(k, id));
 	if (crypto_random(k->keys[k->n].k, KEY_LEN) == -1) {
-		seterr(err, errlen, "no randomness: %s", strerror(errno));
+		msg_set(err, errlen, "no randomness: %s", strerror(errno));
 		return -1;
 	}
 	k->keys[k->n].id = (unsigned char)id;
@@ -397,23 +383,6 @@ crypto_key_retire(struct crypto_key *k)
 		explicit_bzero(&k->keys[1], sizeof(k->keys[0]) * (k->n - 1));
 		k->n = 1;
 	}
-}
-
-static int
-write_all(int fd, const unsigned char *b, size_t n)
-{
-	ssize_t	 r;
-	size_t	 off = 0;
-
-	while (off < n) {
-		r = write(fd, b + off, n - off);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		off += (size_t)r;
-	}
-	return 0;
 }
 
 /*
@@ -438,12 +407,12 @@ crypto_key_save(const char *path, const struct crypto_key *k, char *err,
 	int		 fd = -1, try, rc;
 
 	if (k->n == 0 || k->n > CRYPTO_KEYS_MAX) {
-		seterr(err, errlen, "key file %s: nothing to write", path);
+		msg_set(err, errlen, "key file %s: nothing to write", path);
 		return -1;
 	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISREG(st.st_mode)) {
-			seterr(err, errlen, "key file %s: not a regular file",
+			msg_set(err, errlen, "key file %s: not a regular file",
 			    path);
 			return -1;
 		}
@@ -461,7 +430,7 @@ crypto_key_save(const char *path, const struct crypto_key *k, char *err,
 	len += SHA256_LEN;
 
 	if ((tmp = malloc(plen + sizeof(".tmp"))) == NULL) {
-		seterr(err, errlen, "key file %s: out of memory", path);
+		msg_set(err, errlen, "key file %s: out of memory", path);
 		goto err;
 	}
 	memcpy(tmp, path, plen);
@@ -473,22 +442,22 @@ crypto_key_save(const char *path, const struct crypto_key *k, char *err,
 			break;
 	}
 	if (fd == -1) {
-		seterr(err, errlen, "key file %s: %s", tmp, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", tmp, strerror(errno));
 		goto err;
 	}
-	if (write_all(fd, b, len) == -1 || fchmod(fd, mode) == -1 ||
+	if (fd_write_all(fd, b, len) == -1 || fchmod(fd, mode) == -1 ||
 	    fsync(fd) == -1) {
-		seterr(err, errlen, "key file %s: %s", tmp, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", tmp, strerror(errno));
 		goto err;
 	}
 	rc = close(fd);
 	fd = -1;
 	if (rc == -1) {
-		seterr(err, errlen, "key file %s: %s", tmp, strerror(errno));
+		msg_set(err, errlen, "key file %s: %s", tmp, strerror(errno));
 		goto err;
 	}
 	if (rename(tmp, path) == -1) {
-		seterr(err, errlen, "key file %s: rename: %s", path,
+		msg_set(err, errlen, "key file %s: rename: %s", path,
 		    strerror(errno));
 		goto err;
 	}
@@ -497,7 +466,7 @@ crypto_key_save(const char *path, const struct crypto_key *k, char *err,
 	explicit_bzero(b, sizeof(b));
 	/* Durable before any value sealed with the new key commits. */
 	if (sync_dir_of(path) == -1) {
-		seterr(err, errlen, "key file %s: syncing its directory: %s",
+		msg_set(err, errlen, "key file %s: syncing its directory: %s",
 		    path, strerror(errno));
 		return -1;
 	}

@@ -205,15 +205,6 @@ lockfile(int fd, int op)
 	return 0;
 }
 
-/* "<dir>/<name>" in b; 0 on out of memory. */
-static int
-path(struct buf *b, const char *dir, const char *name)
-{
-	buf_reset(b);
-	buf_addf(b, "%s/%s", dir, name);
-	return buf_ok(b);
-}
-
 /*
  * Whether the register file was last written before this boot.  Every
  * open and close writes it, so if it is older than the boot no process
@@ -284,7 +275,7 @@ env_open(struct store *s)
 	DB_ENV		*env;
 	int		 try, ret = 0;
 
-	if (!path(&reg, s->dir, "__db.register")) {
+	if (!buf_path(&reg, s->dir, "__db.register")) {
 		say("out of memory");
 		return STORE_FAIL;
 	}
@@ -344,7 +335,7 @@ db_open(struct store *s, enum store_db d)
 
 	snprintf(file, sizeof(file), "%s.db", names[d]);
 	if (s->flags & STORE_RDONLY) {
-		if (!path(&full, s->dir, file)) {
+		if (!buf_path(&full, s->dir, file)) {
 			say("out of memory");
 			return STORE_FAIL;
 		}
@@ -644,7 +635,7 @@ store_open(struct store **sp, const char *dir, unsigned flags)
 		say("%s: %s", dir, strerror(errno));
 		goto err;
 	}
-	if (!path(&lock, dir, "store.lock")) {
+	if (!buf_path(&lock, dir, "store.lock")) {
 		say("out of memory");
 		goto err;
 	}
@@ -1257,7 +1248,7 @@ store_verify(const char *dir, FILE *out)
 	s->report = out;
 	for (i = 0; i < STORE_NDB; i++) {
 		snprintf(file, sizeof(file), "%s.db", names[i]);
-		if (!path(&full, dir, file)) {
+		if (!buf_path(&full, dir, file)) {
 			fprintf(out, "out of memory\n");
 			rc = STORE_FAIL;
 			break;

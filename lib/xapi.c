@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "msg.h"
 #include "xapi.h"
 #include "xhttp.h"
 
@@ -33,18 +34,6 @@ _Static_assert(sizeof(CHECK_VERIFIER) - 1 == 43, "PKCE verifier length");
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
-static void	 say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *d, size_t n, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d, n, fmt, ap);
-	va_end(ap);
-}
 
 static void
 buf_wipe(struct buf *b)
@@ -170,7 +159,7 @@ reason(const struct xhttp_resp *r, char *d, size_t n)
 	const char	*why = NULL;
 	size_t		 i, len;
 
-	say(d, n, "X answered HTTP %ld", r->status);
+	msg_set(d, n, "X answered HTTP %ld", r->status);
 	j = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
 	for (i = 0; json_is_object(j) && why == NULL && i < NITEMS(keys); i++)
 		why = json_string_value(json_object_get(j, keys[i]));
@@ -188,7 +177,7 @@ static enum xres
 outcome(const struct xhttp_resp *r, char *d, size_t n)
 {
 	if (r->fail != XHTTP_OK) {
-		say(d, n, "%s", r->err);
+		msg_set(d, n, "%s", r->err);
 		return r->fail == XHTTP_NOT_SENT ?
 		    XRES_NOT_SENT : XRES_NO_ANSWER;
 	}
@@ -242,7 +231,7 @@ xapi_check_client(const struct cfg *cfg, const char *client_id,
 	post_form(cfg, "/2/oauth2/token", &up, &form, &r);
 
 	if (r.fail != XHTTP_OK) {
-		say(detail, detaillen, "%s", r.err);
+		msg_set(detail, detaillen, "%s", r.err);
 		rc = XCHECK_UNREACHABLE;
 	} else {
 		reason(&r, detail, detaillen);
@@ -318,7 +307,7 @@ xapi_token(const struct cfg *cfg, const char *client_id,
 	rc = outcome(&r, detail, detaillen);
 	if (rc == XRES_OK && parse_token(&r, tok) == -1) {
 		xapi_token_free(tok);
-		say(detail, detaillen, "X's token answer could not be read");
+		msg_set(detail, detaillen, "X's token answer could not be read");
 		rc = XRES_UNEXPECTED;
 	}
 	resp_wipe(&r);
@@ -383,7 +372,7 @@ xapi_me(const struct cfg *cfg, const char *access_token, struct xuser *u,
 
 	memset(u, 0, sizeof(*u));
 	if (!b64token(access_token)) {
-		say(detail, detaillen, "the stored access token is malformed");
+		msg_set(detail, detaillen, "the stored access token is malformed");
 		return XRES_UNEXPECTED;
 	}
 	api_url(&url, cfg, "/2/users/me");
@@ -404,7 +393,7 @@ xapi_me(const struct cfg *cfg, const char *access_token, struct xuser *u,
 	rc = outcome(&r, detail, detaillen);
 	if (rc == XRES_OK && parse_user(&r, u) == -1) {
 		xapi_user_free(u);
-		say(detail, detaillen, "X's users/me answer could not be read");
+		msg_set(detail, detaillen, "X's users/me answer could not be read");
 		rc = XRES_UNEXPECTED;
 	}
 	xhttp_free(&r);
@@ -474,7 +463,7 @@ parse_post(const struct xhttp_resp *r, struct xpost *p, int *refused,
 			msg = json_string_value(json_object_get(
 			    json_array_get(errs, 0), "message"));
 		/* The caller says "X refused the post"; this is what X said. */
-		say(d, n, "X answered HTTP %ld with an error: ", r->status);
+		msg_set(d, n, "X answered HTTP %ld with an error: ", r->status);
 		printable_cat(d, n, msg ? msg : "no reason");
 	}
 out:
@@ -499,7 +488,7 @@ xapi_tweet(const struct cfg *cfg, const char *access_token, const char *text,
 	memset(p, 0, sizeof(*p));
 	p->rl_remaining = p->rl_reset = p->app_remaining = p->app_reset = -1;
 	if (!b64token(access_token)) {
-		say(detail, detaillen, "the stored access token is malformed");
+		msg_set(detail, detaillen, "the stored access token is malformed");
 		return XRES_NOT_SENT;
 	}
 	body = json_pack("{s:s}", "text", text);
@@ -532,7 +521,7 @@ xapi_tweet(const struct cfg *cfg, const char *access_token, const char *text,
 		/* A 2xx we cannot read may still have created the post. */
 		rc = refused ? XRES_REFUSED : XRES_UNEXPECTED;
 		if (!refused)
-			say(detail, detaillen, "X's answer could not be read "
+			msg_set(detail, detaillen, "X's answer could not be read "
 			    "(HTTP %ld)", r.status);
 	}
 	if (rc == XRES_REFUSED && r.status == 403 && strstr(detail, dup))

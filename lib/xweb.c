@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "msg.h"
 #include "xhttp.h"
 #include "xweb.h"
 
@@ -17,18 +18,6 @@
 #define WEB_UA	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 " \
 	"(KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
-static void	 say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *d, size_t n, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d, n, fmt, ap);
-	va_end(ap);
-}
 
 static int
 hex(const char *s, size_t min, size_t max)
@@ -182,14 +171,14 @@ xweb_verify(const struct cfg *cfg, const struct xcookies *ck, char **handle,
 		join(&url, cfg->x_api, paths[i]);
 		call(cfg, ck, "GET", &url, NULL, &r);
 		if (r.fail != XHTTP_OK) {
-			say(detail, detaillen, "%s", r.err);
+			msg_set(detail, detaillen, "%s", r.err);
 			xhttp_free(&r);
 			buf_free(&url);
 			return XWEB_UNREACHABLE;
 		}
 		code = error_code(&r, NULL, 0);
 		if (r.status == 401 || dead_cookies(code)) {
-			say(detail, detaillen, "X answered HTTP %ld, code %d",
+			msg_set(detail, detaillen, "X answered HTTP %ld, code %d",
 			    r.status, code);
 			xhttp_free(&r);
 			buf_free(&url);
@@ -214,12 +203,12 @@ xweb_verify(const struct cfg *cfg, const struct xcookies *ck, char **handle,
 			return *handle ? XWEB_VERIFIED : XWEB_UNREACHABLE;
 		}
 		json_decref(j);
-		say(detail, detaillen, "X answered HTTP %ld", r.status);
+		msg_set(detail, detaillen, "X answered HTTP %ld", r.status);
 		xhttp_free(&r);
 	}
 	buf_free(&url);
 	if (missing == 2) {
-		say(detail, detaillen, "X's account endpoints answered 404");
+		msg_set(detail, detaillen, "X's account endpoints answered 404");
 		return XWEB_UNVERIFIED;
 	}
 	return XWEB_UNREACHABLE;
@@ -276,7 +265,7 @@ xweb_post(const struct cfg *cfg, const struct xcookies *ck,
 	memset(p, 0, sizeof(*p));
 	p->rl_reset = -1;
 	if ((body = create_body(query_id, text)) == NULL) {
-		say(detail, detaillen, "out of memory");
+		msg_set(detail, detaillen, "out of memory");
 		return XRES_NOT_SENT;
 	}
 	join(&url, cfg->x_web, "/i/api/graphql/");
@@ -287,7 +276,7 @@ xweb_post(const struct cfg *cfg, const struct xcookies *ck,
 	buf_free(&url);
 	p->rl_reset = r.rl_reset;
 	if (r.fail != XHTTP_OK) {
-		say(detail, detaillen, "%s", r.err);
+		msg_set(detail, detaillen, "%s", r.err);
 		rc = r.fail == XHTTP_NOT_SENT ? XRES_NOT_SENT : XRES_NO_ANSWER;
 		goto out;
 	}
@@ -298,20 +287,20 @@ xweb_post(const struct cfg *cfg, const struct xcookies *ck,
 		p->id = strdup(id);
 		rc = p->id ? XRES_OK : XRES_UNEXPECTED;
 	} else if (r.status == 429) {
-		say(detail, detaillen, "X answered 429");
+		msg_set(detail, detaillen, "X answered 429");
 		rc = XRES_RATE_LIMITED;
 	} else if (dead_cookies(p->code) || r.status == 401) {
-		say(detail, detaillen, "code %d: %s", p->code, msg);
+		msg_set(detail, detaillen, "code %d: %s", p->code, msg);
 		rc = XRES_UNAUTHORIZED;
 	} else if (p->code != 0) {
 		/* An errors array is a refusal, even under HTTP 200. */
-		say(detail, detaillen, "code %d: %s", p->code, msg);
+		msg_set(detail, detaillen, "code %d: %s", p->code, msg);
 		rc = XRES_REFUSED;
 	} else if (r.status >= 400 && r.status < 500) {
-		say(detail, detaillen, "X answered HTTP %ld", r.status);
+		msg_set(detail, detaillen, "X answered HTTP %ld", r.status);
 		rc = XRES_REFUSED;
 	} else {
-		say(detail, detaillen, "X answered HTTP %ld without a post id",
+		msg_set(detail, detaillen, "X answered HTTP %ld without a post id",
 		    r.status);
 		rc = XRES_UNEXPECTED;
 	}

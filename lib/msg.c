@@ -1,0 +1,30 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "msg.h"
+
+void
+msg_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_line(FILE *out, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (out == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	fflush(out);
+}
