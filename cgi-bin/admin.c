@@ -785,8 +785,8 @@ static const struct route routes[] = {
 	{ M_GET, "/admin", R_ADMIN, get_home },
 	{ M_GET, X_PATH, R_ADMIN, get_x },
 	{ M_POST, X_PATH, R_ADMIN, post_x },
-	{ M_GET, "/admin/audit", R_ADMIN, get_audit },
-	{ M_GET, "/admin/usage", R_ADMIN, get_usage },
+	{ M_GET, "/admin/audit", R_ADMIN | R_READS(SDB_AUDIT), get_audit },
+	{ M_GET, "/admin/usage", R_ADMIN | R_READS(SDB_META), get_usage },
 	{ M_POST, "/admin/usage", R_ADMIN, post_usage },
 };
 

@@ -297,9 +297,11 @@ post_disconnect(struct ctx *c)
 }
 
 static const struct route routes[] = {
-	{ M_GET, "/app/channels", R_LOGIN, get_channels },
+	{ M_GET, "/app/channels", R_LOGIN | R_READS(SDB_CHANNELS) |
+	    R_READS(SDB_OPTIONS), get_channels },
 	{ M_POST, "/app/channels/*/disconnect", R_LOGIN, post_disconnect },
-	{ M_GET, "/api/v1/channels", R_LOGIN | R_JSON, get_api_channels },
+	{ M_GET, "/api/v1/channels", R_LOGIN | R_JSON | R_READS(SDB_CHANNELS),
+	    get_api_channels },
 };
 
 int

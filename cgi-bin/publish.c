@@ -572,10 +572,12 @@ get_api_post(struct ctx *c)
 }
 
 static const struct route routes[] = {
-	{ M_GET, "/app/publishing", R_LOGIN, get_publishing },
+	{ M_GET, "/app/publishing", R_LOGIN | R_READS(SDB_OPTIONS) |
+	    R_READS(SDB_CHANNELS) | R_READS(SDB_POSTS), get_publishing },
 	{ M_POST, "/app/publishing", R_LOGIN, post_publishing },
 	{ M_POST, "/api/v1/posts", R_LOGIN | R_JSON, post_api_posts },
-	{ M_GET, "/api/v1/posts/*", R_LOGIN | R_JSON, get_api_post },
+	{ M_GET, "/api/v1/posts/*", R_LOGIN | R_JSON | R_READS(SDB_POSTS),
+	    get_api_post },
 };
 
 int

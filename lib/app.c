@@ -196,6 +196,7 @@ dispatch(struct ctx *c, const struct app *a)
 	const struct route	*r = NULL;
 	struct buf		 allow = { 0 };
 	size_t			 i;
+	unsigned		 fl;
 	int			 rc, path_known = 0;
 
 	if (c->req.method == M_OTHER) {
@@ -237,9 +238,19 @@ dispatch(struct ctx *c, const struct app *a)
 	if (r->flags & R_JSON)
 		c->out.json_errors = 1;
 
-	/* Reading pages open the store read-only: no log write per view. */
-	rc = store_open(&c->store, c->cfg.data_dir,
-	    c->req.method == M_POST || (r->flags & R_WRITE) ? 0 : STORE_RDONLY);
+	/*
+	 * Reading pages open the store read-only (no log write per view),
+	 * and only once they read: with a session, its databases and the
+	 * route's together.
+	 */
+	if (c->req.method == M_POST || (r->flags & R_WRITE))
+		fl = 0;
+	else {
+		fl = STORE_RDONLY | (r->flags & STORE_WANT_ALL);
+		if (req_cookie(&c->req, sess_cookie(&c->cfg)) != NULL)
+			fl |= STORE_WANT(SDB_SESSIONS) | STORE_WANT(SDB_USERS);
+	}
+	rc = store_open(&c->store, c->cfg.data_dir, fl);
 	if (rc != STORE_OK) {
 		app_store_error(c, STORE_FAIL);
 		return;

@@ -30,6 +30,13 @@
 				   (sign-in), not the session's CSRF token */
 #define R_WRITE		0x10	/* a GET that writes (OAuth bookkeeping):
 				   the store is opened read-write */
+/*
+ * The databases a reading route reads, besides the session's: they are
+ * opened with the environment, under one lock, instead of one by one on
+ * first use (bench/: a lock and a dozen calls each).  A database left
+ * out still opens on first use.
+ */
+#define R_READS(d)	STORE_WANT(d)
 
 struct ctx;
 

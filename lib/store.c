@@ -17,9 +17,12 @@
  *    store_txn() runs fn again (see there why lock timeouts are not
  *    enough).
  *
- * A read-only store opens its databases lazily with DB_RDONLY: a
- * writable open logs a few hundred bytes per process, which a page
- * view should not cost.
+ * A read-only store opens its databases with DB_RDONLY (a writable
+ * open logs a few hundred bytes per process, which a page view should
+ * not cost), and only when first used: the environment and the
+ * databases the caller said it wants (STORE_WANT) under one flock, any
+ * other database on its own first use.  A page that reads nothing
+ * stored (the sign-in form) opens nothing.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -62,6 +65,7 @@ struct store {
 	DB		*db[STORE_NDB];	/* NULL: not opened (yet) */
 	char		*dir;
 	unsigned	 flags;
+	unsigned	 want;	 /* STORE_WANT() bits, shifted down */
 	int		 lockfd;
 	u_int32_t	 commit_flags;	/* store_txn_nosync(): no waiting */
 	int		 unsynced; /* such a commit awaits the disk */
@@ -489,21 +493,6 @@ lazy_open(struct store *s, enum store_db d)
 	return rc;
 }
 
-/* The handle of database d, opened on first use in a read-only store. */
-static int
-handle(struct store *s, enum store_db d, DB **dbp)
-{
-	int	 rc;
-
-	*dbp = NULL;
-	if (s == NULL || (unsigned)d >= STORE_NDB)
-		return STORE_FAIL;
-	if (s->db[d] == NULL && (rc = lazy_open(s, d)) != STORE_OK)
-		return rc;
-	*dbp = s->db[d];
-	return STORE_OK;
-}
-
 /* Writes need a writable store and a transaction from store_txn(). */
 static int
 writable(const struct store *s, const DB_TXN *txn, enum store_db d)
@@ -531,8 +520,9 @@ keydbt(DBT *k, const char *key)
 }
 
 /*
- * Open the environment and, for a writable store, every database, all
- * under the exclusive flock (see mark()).
+ * Open the environment and the databases -- every one for a writable
+ * store, the wanted ones for a read-only store -- all under the
+ * exclusive flock (see mark()).
  */
 static int
 attach(struct store *s)
@@ -546,16 +536,56 @@ attach(struct store *s)
 	}
 	mark(s, 1);
 	rc = env_open(s);
-	if (rc == STORE_OK && !(s->flags & STORE_RDONLY)) {
+	if (rc == STORE_OK) {
 		stall_on(&g);
-		for (i = 0; i < STORE_NDB && rc == STORE_OK; i++)
-			rc = db_open(s, i);
+		for (i = 0; i < STORE_NDB && rc == STORE_OK; i++) {
+			if ((s->flags & STORE_RDONLY) && !(s->want >> i & 1))
+				continue;
+			/* Not made yet: nothing stored there (db_open()). */
+			if ((rc = db_open(s, i)) == STORE_NOTFOUND)
+				rc = STORE_OK;
+		}
 		stall_off(&g);
 	}
 	/* Whatever a dead opener left is recovered now (or we failed). */
 	mark(s, 0);
 	(void)lockfile(s->lockfd, LOCK_UN);
 	return rc;
+}
+
+/* The environment of a read-only store, attached on first use. */
+static int
+ready(struct store *s)
+{
+	mode_t	 omask;
+	int	 rc;
+
+	if (s->env != NULL)
+		return STORE_OK;
+	omask = umask(077);
+	rc = attach(s);
+	umask(omask);
+	return rc;
+}
+
+/* The handle of database d, opened on first use in a read-only store. */
+static int
+handle(struct store *s, enum store_db d, DB **dbp)
+{
+	int	 rc;
+
+	*dbp = NULL;
+	if (s == NULL || (unsigned)d >= STORE_NDB)
+		return STORE_FAIL;
+	if (s->env == NULL) {
+		s->want |= 1U << d;
+		if ((rc = ready(s)) != STORE_OK)
+			return rc;
+	}
+	if (s->db[d] == NULL && (rc = lazy_open(s, d)) != STORE_OK)
+		return rc;
+	*dbp = s->db[d];
+	return STORE_OK;
 }
 
 /* Shared: no opener may scan the register meanwhile (see stall_on()). */
@@ -610,7 +640,7 @@ store_open(struct store **sp, const char *dir, unsigned flags)
 	int		 rc = STORE_FAIL;
 
 	*sp = NULL;
-	if ((flags & ~STORE_RDONLY) != 0) {
+	if ((flags & ~(STORE_RDONLY | STORE_WANT_ALL)) != 0) {
 		say("store_open: unknown flags");
 		return STORE_FAIL;
 	}
@@ -621,6 +651,7 @@ store_open(struct store **sp, const char *dir, unsigned flags)
 		return STORE_FAIL;
 	}
 	s->flags = flags;
+	s->want = flags / STORE_WANT(0);
 	s->lockfd = -1;
 
 	/*
@@ -646,7 +677,7 @@ store_open(struct store **sp, const char *dir, unsigned flags)
 		    "the user the server runs as)" : "");
 		goto err;
 	}
-	if ((rc = attach(s)) != STORE_OK)
+	if (!(flags & STORE_RDONLY) && (rc = attach(s)) != STORE_OK)
 		goto err;
 	umask(omask);
 	buf_free(&lock);
@@ -714,8 +745,10 @@ store_txn(struct store *s, store_fn fn, void *arg)
 	DB_TXN		*txn;
 	int		 try, ret, rc, outer, committing, reopened = 0;
 
-	if (s == NULL || fn == NULL || s->env == NULL)
+	if (s == NULL || fn == NULL)
 		return STORE_FAIL;
+	if ((rc = ready(s)) != STORE_OK)
+		return rc;
 	/* A nested call (a NULL-txn read inside fn) keeps fn's flag. */
 	outer = s->busy;
 	s->depth++;
@@ -1218,7 +1251,7 @@ store_checkpoint(struct store *s)
 DB_ENV *
 store_env(struct store *s)
 {
-	return s != NULL ? s->env : NULL;
+	return s != NULL && ready(s) == STORE_OK ? s->env : NULL;
 }
 
 int
@@ -1236,7 +1269,10 @@ store_verify(const char *dir, FILE *out)
 		return STORE_FAIL;
 	}
 	/* Opening runs recovery if a process died. */
-	if ((rc = store_open(&s, dir, STORE_RDONLY)) != STORE_OK) {
+	if ((rc = store_open(&s, dir, STORE_RDONLY)) == STORE_OK &&
+	    (rc = ready(s)) != STORE_OK)
+		store_close(s);
+	if (rc != STORE_OK) {
 		fprintf(out, "%s: cannot open the store\n", dir);
 		return rc;
 	}

@@ -49,12 +49,17 @@ enum store_rc {
 };
 
 #define STORE_RDONLY	0x01	/* read-only request: databases DB_RDONLY */
+/* Read-only: the databases to open with the environment, on first use. */
+#define STORE_WANT(d)	(0x100U << (d))
+#define STORE_WANT_ALL	(STORE_WANT(STORE_NDB) - STORE_WANT(0))
 
 struct store;
 
 /*
  * Open the environment in dir (created if missing, mode 0700 for the
- * directory and 0600 for files).  *sp is NULL on failure.
+ * directory and 0600 for files).  *sp is NULL on failure.  A read-only
+ * store attaches on first use (a call that reads, or store_env()), and
+ * then opens the STORE_WANT databases with the environment.
  */
 int	 store_open(struct store **sp, const char *dir, unsigned flags);
 

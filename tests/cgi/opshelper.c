@@ -42,6 +42,11 @@ hold(void)
 
 	if (store_open(&st, cfg.data_dir, STORE_RDONLY) != STORE_OK)
 		return 2;
+	/* A read-only store attaches on first use: use it. */
+	if (store_env(st) == NULL) {
+		store_close(st);
+		return 2;
+	}
 	printf("open\n");
 	fflush(stdout);
 	while (fread(b, 1, sizeof(b), stdin) > 0)

@@ -576,6 +576,57 @@ START_TEST(t_rdonly_fresh)
 }
 END_TEST
 
+/* A read-only store that reads nothing opens nothing: not even the
+ * environment (the sign-in form costs a trivial CGI, bench/). */
+START_TEST(t_rdonly_unused)
+{
+	struct store	*s;
+
+	ck_assert_int_eq(store_open(&s, dir, STORE_RDONLY |
+	    STORE_WANT(SDB_SESSIONS)), STORE_OK);
+	store_close(s);
+	ck_assert(exists("store.lock"));
+	ck_assert(!exists("__db.register"));
+	ck_assert(!exists("__db.001"));
+}
+END_TEST
+
+/*
+ * Wanted databases open with the environment on first use; one not made
+ * yet is nothing stored, not an error, and one not wanted still opens
+ * on its own first use.
+ */
+START_TEST(t_rdonly_wanted)
+{
+	struct store	*s;
+	struct seen	 sn;
+
+	ck_assert_int_eq(store_open(&s, dir, STORE_RDONLY |
+	    STORE_WANT(SDB_POSTS) | STORE_WANT(SDB_OPTIONS)), STORE_OK);
+	memset(&sn, 0, sizeof(sn));
+	ck_assert_int_eq(store_scan(s, NULL, SDB_POSTS, "", each, &sn),
+	    STORE_OK);
+	ck_assert_int_eq(sn.n, 0);
+	get1(s, "k", STORE_NOTFOUND);
+	store_close(s);
+	ck_assert(!exists("posts.db"));
+
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	put1(s, "k", "v");
+	store_close(s);
+	ck_assert_int_eq(store_open(&s, dir, STORE_RDONLY |
+	    STORE_WANT(SDB_POSTS)), STORE_OK);
+	memset(&sn, 0, sizeof(sn));
+	ck_assert_int_eq(store_scan(s, NULL, SDB_POSTS, "", each, &sn),
+	    STORE_OK);
+	ck_assert_int_eq(sn.n, 0);
+	expect(s, "k", "v");
+	store_close(s);
+	ck_assert_int_eq(store_open(&s, dir, STORE_RDONLY |
+	    (STORE_WANT_ALL << 1)), STORE_FAIL);
+}
+END_TEST
+
 START_TEST(t_rdonly_sees_commits)
 {
 	struct store	*s;
@@ -1274,6 +1325,8 @@ suite_store(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, t_rdonly_fresh);
+	tcase_add_test(tc, t_rdonly_unused);
+	tcase_add_test(tc, t_rdonly_wanted);
 	tcase_add_test(tc, t_rdonly_sees_commits);
 	tcase_add_test(tc, t_rdonly_concurrent);
 	tcase_add_test(tc, t_rdonly_writes_no_log);
