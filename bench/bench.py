@@ -49,11 +49,11 @@ import relkit  # noqa: E402
 
 SMOKE = os.environ.get("BENCH_SMOKE") == "1" or "--smoke" in sys.argv[1:]
 if SMOKE:
-    P = dict(rounds=3, warm=1, wrk_secs=1, pub_rounds=3, connects=2,
+    P = dict(rounds=3, warm=1, wrk_secs=1, wrk_rounds=1, pub_rounds=3, connects=2,
              grow_rounds=3, history=(10, 100), due=((1, 1), (10, 1)),
              servers=("apache",), callgrind=True)
 else:
-    P = dict(rounds=200, warm=5, wrk_secs=10, pub_rounds=200, connects=30,
+    P = dict(rounds=200, warm=5, wrk_secs=10, wrk_rounds=5, pub_rounds=200, connects=30,
              grow_rounds=100, history=(10, 1000, 100000),
              due=((1, 9), (100, 3), (10000, 1)),
              servers=("apache", "lighttpd"), callgrind=True)
@@ -439,13 +439,13 @@ WRK_RE = {
 }
 
 
-def wrk(url, headers=()):
-    cmd = ["wrk", "-t2", f"-c{WRK_CONN}", f"-d{P['wrk_secs']}s", "--latency",
+def wrk(url, headers=(), secs=1):
+    cmd = ["wrk", "-t2", f"-c{WRK_CONN}", f"-d{secs}s", "--latency",
            "--timeout", "10s"]
     for h in headers:
         cmd += ["-H", h]
     r = subprocess.run(cmd + [url], capture_output=True, text=True,
-                       timeout=P["wrk_secs"] + 60)
+                       timeout=secs + 60)
     out = r.stdout
     if r.returncode != 0 or not WRK_RE["rps"].search(out):
         raise AssertionError(f"wrk {url}: {r.returncode}\n{out}\n{r.stderr}")
@@ -470,9 +470,22 @@ def servers(st):
     for label, _, uri, accept, signed, _ in PAGES:
         h = [f"Accept: {accept}"] + ([cookie] if signed else [])
         urls.append((label, uri, h))
+    # Interleaved rounds of equal length, so that the machine's drift
+    # (a noisy neighbour for a few seconds) slows every URL alike.
+    secs = P["wrk_secs"] // P["wrk_rounds"]
+    runs = {label: [] for label, _, _ in urls}
+    for _ in range(P["wrk_rounds"]):
+        for label, uri, h in urls:
+            runs[label].append(wrk(base + uri, h, secs))
     rows = {}
-    for label, uri, h in urls:
-        rows[label] = wrk(base + uri, h)
+    for label, rs in runs.items():
+        rows[label] = {
+            "rps": statistics.mean(r["rps"] for r in rs),
+            "p50": statistics.median(r["p50"] for r in rs),
+            "p99": max(r["p99"] for r in rs)}
+        errs = [r["errors"] for r in rs if "errors" in r]
+        if errs:
+            rows[label]["errors"] = "; ".join(errs)
     floor = rows["floor"]["rps"]
     for row in rows.values():
         row["x_floor"] = row["rps"] / floor
@@ -769,7 +782,12 @@ def report():
     s = R.get("servers")
     if s:
         L += ["", f"## Through the servers (wrk, {WRK_CONN} connections, "
-              f"{P['wrk_secs']} s each)", ""]
+              f"{P['wrk_secs']} s each)", "",
+              f"Each URL's {P['wrk_secs']} s are {P['wrk_rounds']} rounds "
+              "of equal length, the URLs taking turns, so that the "
+              "machine's drift slows them alike: req/s over all rounds, "
+              "p50 the median of the rounds' medians, p99 the highest "
+              "round's.", ""]
         names = list(next(iter(s.values())).keys())
         head = ["url"]
         for srv in s:
