@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +51,6 @@
 #define COPY_BUF	65536
 #define KEY_FILE_MAX	4096	/* far above any key file */
 #define STAMP_LEN	17	/* "20261129T100000Z" + NUL */
-
 
 static long
 elapsed_ms(const struct timespec *t0)

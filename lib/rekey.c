@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,6 @@
 #define POLL_MS		100
 
 enum outcome { GONE, CURRENT, RESEALED, BAD };
-
 
 /*
  * The associated data and a name for messages of the sealed value in

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,7 +231,6 @@ int
 crypto_key_create(const char *path, char *err, size_t errlen)
 {
 	unsigned char	 b[KEY_LEN];
-	size_t		 off = 0;
 	ssize_t		 r;
 	int		 fd;
 
@@ -252,16 +250,9 @@ crypto_key_create(const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		goto err;
 	}
-	while (off < sizeof(b)) {
-		r = write(fd, b + off, sizeof(b) - off);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			msg_set(err, errlen, "key file %s: %s", path,
-			    strerror(errno));
-			goto err;
-		}
-		off += (size_t)r;
+	if (fd_write_all(fd, b, sizeof(b)) == -1) {
+		msg_set(err, errlen, "key file %s: %s", path, strerror(errno));
+		goto err;
 	}
 	explicit_bzero(b, sizeof(b));
 	if (fsync(fd) == -1) {

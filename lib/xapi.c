@@ -10,7 +10,6 @@
 #include "config.h"
 #endif
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +32,6 @@
 _Static_assert(sizeof(CHECK_VERIFIER) - 1 == 43, "PKCE verifier length");
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-
 
 static void
 buf_wipe(struct buf *b)

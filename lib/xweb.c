@@ -2,7 +2,6 @@
 #include "config.h"
 #endif
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,6 @@
 /* A browser's, as X's web app expects one. */
 #define WEB_UA	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 " \
 	"(KHTML, like Gecko) Chrome/124.0 Safari/537.36"
-
 
 static int
 hex(const char *s, size_t min, size_t max)
