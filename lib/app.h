@@ -37,6 +37,8 @@
  * out still opens on first use.
  */
 #define R_READS(d)	STORE_WANT(d)
+_Static_assert((R_LOGIN | R_ADMIN | R_JSON | R_ANON_POST | R_WRITE) <
+    STORE_WANT(0), "route flags overlap the R_READS bits");
 
 struct ctx;
 
