@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "msg.h"
 
@@ -27,4 +28,16 @@ msg_line(FILE *out, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', out);
 	fflush(out);
+}
+
+void
+msg_printable_cat(char *d, size_t n, const char *s)
+{
+	size_t	 len;
+
+	if (d == NULL || n == 0)
+		return;
+	for (len = strlen(d); *s != '\0' && len + 1 < n; s++)
+		d[len++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	d[len] = '\0';
 }

@@ -14,5 +14,11 @@ void	 msg_set(char *err, size_t errlen, const char *fmt, ...)
 /* One line of progress on out, flushed at once (nothing when NULL). */
 void	 msg_line(FILE *out, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Append s to the string in d (size n), printable ASCII only, anything
+ * else as '?': what a remote party said may end up on a page and in a
+ * log line, where a control character could forge a line.
+ */
+void	 msg_printable_cat(char *d, size_t n, const char *s);
 
 #endif

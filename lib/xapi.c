@@ -128,20 +128,6 @@ out:
 }
 
 /*
- * Append what X said to d, printable ASCII only: it ends up on a page
- * and in a log line, where a control character could forge a line.
- */
-static void
-printable_cat(char *d, size_t n, const char *s)
-{
-	size_t	 len = strlen(d);
-
-	for (; *s != '\0' && len + 1 < n; s++)
-		d[len++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
-	d[len] = '\0';
-}
-
-/*
  * "X answered HTTP <status>", with X's own explanation when its body
  * has one: OAuth's error_description or error, or a problem's detail
  * or title.  Only printable ASCII of it is kept, as it ends up on a
@@ -165,7 +151,7 @@ reason(const struct xhttp_resp *r, char *d, size_t n)
 		d[len++] = ':';
 		d[len++] = ' ';
 		d[len] = '\0';
-		printable_cat(d, n, why);
+		msg_printable_cat(d, n, why);
 	}
 	json_decref(j);
 }
@@ -462,7 +448,7 @@ parse_post(const struct xhttp_resp *r, struct xpost *p, int *refused,
 			    json_array_get(errs, 0), "message"));
 		/* The caller says "X refused the post"; this is what X said. */
 		msg_set(d, n, "X answered HTTP %ld with an error: ", r->status);
-		printable_cat(d, n, msg ? msg : "no reason");
+		msg_printable_cat(d, n, msg ? msg : "no reason");
 	}
 out:
 	json_decref(j);

@@ -130,13 +130,8 @@ error_code(const struct xhttp_resp *r, char *msg, size_t n)
 		v = json_integer_value(json_object_get(e, "code"));
 		code = v > 0 && v < 1000000 ? (int)v : 0;
 		if (msg && (m = json_string_value(json_object_get(e,
-		    "message"))) != NULL) {
-			size_t i;
-
-			for (i = 0; m[i] && i + 1 < n; i++)
-				msg[i] = m[i] >= 0x20 && m[i] < 0x7f ? m[i] : '?';
-			msg[i] = '\0';
-		}
+		    "message"))) != NULL)
+			msg_printable_cat(msg, n, m);
 	}
 	json_decref(j);
 	return code;
