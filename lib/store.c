@@ -45,6 +45,13 @@
 /* Timeouts bound the lock waits that remain (database opens). */
 #define LOCK_TIMEOUT_US	(2 * 1000000)	/* one lock wait */
 #define TXN_TIMEOUT_US	(10 * 1000000)	/* one transaction */
+/*
+ * How long a process about to recover the environment waits (twice)
+ * after marking it panicked, so that the commits under way in other
+ * processes reach the log before recovery reads it (a record written
+ * after that would land over the recovered log).  Only after a crash.
+ */
+#define REG_WAIT_US	(50 * 1000)
 #define CACHE_BYTES	(1024 * 1024)	/* see small_tables() */
 #define LOG_FILE_BYTES	(1024 * 1024)	/* small files: removed sooner */
 #define CKP_KBYTE	256		/* store_checkpoint() */
@@ -304,6 +311,8 @@ env_open(struct store *s)
 		    DB_SET_LOCK_TIMEOUT)) != 0 ||
 		    (ret = env->set_timeout(env, TXN_TIMEOUT_US,
 		    DB_SET_TXN_TIMEOUT)) != 0 ||
+		    (ret = env->set_timeout(env, REG_WAIT_US,
+		    DB_SET_REG_TIMEOUT)) != 0 ||
 		    (ret = env->open(env, s->dir, ENV_FLAGS, 0600)) != 0) {
 			(void)env->close(env, 0);
 			if (ret == DB_RUNRECOVERY)
@@ -730,6 +739,31 @@ elapsed_ms(const struct timespec *t0)
 }
 
 /*
+ * A process that recovers the environment (the first opener after a
+ * crash) marks it panicked, waits REG_WAIT_US, and reads the log.  The
+ * mark stops the calls that start after it, not a commit under way,
+ * which returns 0 even if its record reached the log file after
+ * recovery read it: lost.  So a commit counts only if the mark was not
+ * there once it returned; then its record was in the file before
+ * recovery began.  (The crash torture counted 4 such records missing
+ * in 70,000 acknowledged.)  Otherwise it may or may not have been kept,
+ * and the caller is told it failed, as for a commit that failed.
+ */
+static int
+recovered_meanwhile(struct store *s)
+{
+	u_int32_t	 fl = 0;
+
+	if (s->env->get_flags(s->env, &fl) == 0 &&
+	    !(fl & DB_PANIC_ENVIRONMENT))
+		return 0;
+	say("commit: another process began recovering the environment "
+	    "meanwhile: the transaction may not have been kept");
+	s->panic = 1;
+	return 1;
+}
+
+/*
  * Transactions never sleep on a lock (DB_TXN_NOWAIT): libdb 5.3 wakes
  * a sleeping waiter only when the holder lets go or another waiter
  * runs deadlock detection, so a waiter alone behind a killed process,
@@ -766,12 +800,14 @@ again:
 		/* A transaction that hit a lock conflict cannot commit. */
 		if (rc == STORE_OK && !s->busy) {
 			committing = 1;
-			if ((ret = txn->commit(txn, s->commit_flags)) == 0) {
+			if ((ret = txn->commit(txn, s->commit_flags)) == 0 &&
+			    !recovered_meanwhile(s)) {
 				/* A synced commit flushes the log before it. */
 				s->unsynced = s->commit_flags != 0;
 				break;
 			}
-			rc = map(s, "environment", "commit", ret);
+			rc = ret == 0 ? STORE_FAIL :
+			    map(s, "environment", "commit", ret);
 		} else if ((ret = txn->abort(txn)) != 0) {
 			rc = map(s, "environment", "abort", ret);
 			break;

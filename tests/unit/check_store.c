@@ -8,6 +8,7 @@
  * forked children, each with its own store.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
@@ -1264,6 +1265,52 @@ START_TEST(t_panicked_env)
 END_TEST
 
 /*
+ * libdb syncs its log with fdatasync(), and this definition, in the test
+ * program, is the one it calls.  Armed, it marks the environment
+ * panicked right after the sync: what a process that starts recovering
+ * the environment (the first opener after a crash) does while another
+ * one's commit is under way.  That commit still returns 0.
+ */
+static DB_ENV	*panic_after_sync;
+
+int
+fdatasync(int fd)
+{
+	DB_ENV	*env = panic_after_sync;
+	int	 rc;
+
+	rc = (int)syscall(SYS_fdatasync, fd);
+	if (env != NULL) {
+		panic_after_sync = NULL;
+		(void)env->set_flags(env, DB_PANIC_ENVIRONMENT, 1);
+	}
+	return rc;
+}
+
+/*
+ * A commit during which recovery began may have reached the log after
+ * recovery read it: lost.  The store must not call it done (the crash
+ * torture once counted 4 acknowledged records missing in 70,000).
+ */
+START_TEST(t_commit_under_recovery)
+{
+	struct store	*s;
+	struct kv	 kv = { "k", "v", 0 };
+
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	ck_assert_ptr_nonnull(panic_after_sync = store_env(s));
+	ck_assert_int_eq(store_txn(s, put_fn, &kv), STORE_FAIL);
+	ck_assert_ptr_null(panic_after_sync);	/* the commit synced */
+	store_close(s);
+	/* The next open recovers, and the store goes on. */
+	ck_assert_int_eq(store_open(&s, dir, 0), STORE_OK);
+	put1(s, "k2", "v2");
+	expect(s, "k2", "v2");
+	store_close(s);
+}
+END_TEST
+
+/*
  * After a reboot the region files are not trusted: recovery runs, and
  * recovery, unlike a read-only open, writes to the log.
  */
@@ -1356,6 +1403,7 @@ suite_store(void)
 	tcase_add_test(tc, t_killed_while_writing);
 	tcase_add_test(tc, t_killed_lock_holder);
 	tcase_add_test(tc, t_panicked_env);
+	tcase_add_test(tc, t_commit_under_recovery);
 	tcase_add_test(tc, t_stale_after_reboot);
 	suite_add_tcase(s, tc);
 	return s;
