@@ -270,10 +270,13 @@ build() {
     )
 }
 
+# The programs built, as the configs name them below cgi-bin: "login",
+# and "front/login" for its front (lib/front.c).
 built_cgis() {
     local n
     for n in "${CGI_NAMES[@]}"; do
         [[ -x $ROOT/cgi-bin/$n.cgi ]] && printf '%s\n' "$n"
+        [[ -x $ROOT/cgi-bin/front/$n.cgi ]] && printf '%s\n' "front/$n"
     done
     return 0
 }
@@ -312,12 +315,12 @@ ensure_access() {
             svc_can -x "$p" || grant x "$p"
         done
     done
-    local needs=("$ROOT/cgi-bin" "$ROOT/tools" "$ROOT/htdocs" "$ROOT/htdocs/static")
+    local needs=("$ROOT/cgi-bin" "$ROOT/cgi-bin/front" "$ROOT/tools" "$ROOT/htdocs" "$ROOT/htdocs/static")
     for p in "${needs[@]}"; do
         [[ -d $p ]] || continue
         if ! svc_can -x "$p" || ! svc_can -r "$p"; then grant rx "$p"; fi
     done
-    for p in "$ROOT"/cgi-bin/*.cgi "$ROOT/tools/sosyabotctl"; do
+    for p in "$ROOT"/cgi-bin/*.cgi "$ROOT"/cgi-bin/front/*.cgi "$ROOT/tools/sosyabotctl"; do
         [[ -f $p ]] || continue
         svc_can -x "$p" || grant rx "$p"
     done
@@ -525,7 +528,7 @@ render() {
                 if (ENVIRON["R_PRIVSEP"] != "1") next
                 line = substr(line, 12)
             }
-            if (match(line, /@CGIDIR@\/[a-z]+\.cgi/)) {
+            if (match(line, /@CGIDIR@\/(front\/)?[a-z]+\.cgi/)) {
                 name = substr(line, RSTART + 9, RLENGTH - 13)
                 if (index(ENVIRON["R_PRESENT"], " " name " ") == 0) next
             }

@@ -314,7 +314,10 @@ class Stack:
 
 
 def cgi(name):
-    return os.path.join(ROOT, "cgi-bin", name)
+    """The program the servers run for name's URLs: its front when it
+    has one (lib/front.c), which hands POSTs to the full program."""
+    front = os.path.join(ROOT, "cgi-bin", "front", name)
+    return front if os.path.exists(front) else os.path.join(ROOT, "cgi-bin", name)
 
 
 def cgi_env(var, port, method, uri, sid=None, accept="text/html", extra=None):

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "audit.h"
 #include "buf.h"
+#include "front.h"
 
 /* Segments matched by "*" in a route path. */
 static int
@@ -314,12 +315,25 @@ watchdog(int sig)
 	_exit(1);
 }
 
+/* A front serves GET and HEAD itself, and hands on the rest (front.c). */
+static int
+page_view(void)
+{
+	const char	*m = getenv("REQUEST_METHOD");
+
+	return m != NULL && (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0);
+}
+
 int
 app_run(const struct app *a)
 {
 	struct ctx	 c;
 	char		 err[256];
-	int		 rc;
+	int		 rc, handoff;
+
+	/* First, so that the full program starts as the server left us. */
+	if ((handoff = FRONT && !page_view()))
+		front_handoff();	/* returns only when it failed */
 
 	/*
 	 * A process stuck on a lock of a killed one must die so that the
@@ -332,8 +346,9 @@ app_run(const struct app *a)
 	memset(&c, 0, sizeof(c));
 	c.now = time(NULL);
 	out_init(&c.out);
-	if (cfg_load(&c.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "sosyabot: configuration: %s\n", err);
+	if (handoff || cfg_load(&c.cfg, err, sizeof(err)) != 0) {
+		if (!handoff)
+			fprintf(stderr, "sosyabot: configuration: %s\n", err);
 		out_error(&c.out, 500, "The service is not configured "
 		    "correctly.");
 		out_send(&c.out, stdout);

@@ -6,7 +6,7 @@
 
 needed() { readelf -d "$1" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'; }
 
-for prog in "$CGI"/*.cgi "$CTL"; do
+for prog in "$CGI"/*.cgi "$CGI"/front/*.cgi "$CTL"; do
 	t_lean() { ! needed "$prog" | grep -qE '^lib(curl|crypto|ssl)\.'; }
 	check "$(basename "$prog") does not link libcurl or libcrypto" t_lean
 done
