@@ -35,15 +35,14 @@ front_handoff(void)
 	}
 	self[n] = '\0';
 	/* ".../cgi-bin/front/X.cgi" -> ".../cgi-bin/X.cgi" */
-	if ((base = strrchr(self, '/')) == NULL || base == self) {
-		fprintf(stderr, "sosyabot: front: %s: no directory above\n",
-		    self);
-		return;
+	up = NULL;
+	if ((base = strrchr(self, '/')) != NULL) {
+		*base++ = '\0';
+		up = strrchr(self, '/');
 	}
-	*base++ = '\0';
-	if ((up = strrchr(self, '/')) == NULL) {
-		fprintf(stderr, "sosyabot: front: %s: no directory above\n",
-		    self);
+	if (up == NULL) {
+		fprintf(stderr, "sosyabot: front: /proc/self/exe names no "
+		    "directory above the front's\n");
 		return;
 	}
 	*up = '\0';
