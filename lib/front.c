@@ -22,34 +22,31 @@
 void
 front_handoff(void)
 {
-	char	 self[PATH_MAX], full[PATH_MAX], *base, *up;
+	char	 path[PATH_MAX], *base, *up;
 	ssize_t	 n;
-	int	 len;
 
 	/* The front's own file, whatever name the server ran it by. */
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 	if (n <= 0) {
 		fprintf(stderr, "sosyabot: front: /proc/self/exe: %s\n",
 		    n == 0 ? "empty" : strerror(errno));
 		return;
 	}
-	self[n] = '\0';
-	/* ".../cgi-bin/front/X.cgi" -> ".../cgi-bin/X.cgi" */
+	path[n] = '\0';
+	/* ".../cgi-bin/front/X.cgi" -> ".../cgi-bin/X.cgi", in place. */
 	up = NULL;
-	if ((base = strrchr(self, '/')) != NULL) {
-		*base++ = '\0';
-		up = strrchr(self, '/');
+	if ((base = strrchr(path, '/')) != NULL) {
+		*base = '\0';
+		up = strrchr(path, '/');
+		*base = '/';
 	}
 	if (up == NULL) {
 		fprintf(stderr, "sosyabot: front: /proc/self/exe names no "
 		    "directory above the front's\n");
 		return;
 	}
-	*up = '\0';
-	len = snprintf(full, sizeof(full), "%s/%s", self, base);
-	if (len < 0 || (size_t)len >= sizeof(full))
-		return;		/* cannot be: shorter than what readlink gave */
-	execv(full, (char *[]){ full, NULL });
+	memmove(up, base, strlen(base) + 1);
+	execv(path, (char *[]){ path, NULL });
 	fprintf(stderr, "sosyabot: front: cannot run the full program %s: "
-	    "%s\n", full, strerror(errno));
+	    "%s\n", path, strerror(errno));
 }

@@ -562,7 +562,7 @@ attach(struct store *s)
 	return rc;
 }
 
-/* The environment of a read-only store, attached on first use. */
+/* The environment, attached if it is not (a read-only store's first use). */
 static int
 ready(struct store *s)
 {
@@ -619,7 +619,6 @@ env_close(struct store *s)
 static int
 reopen(struct store *s)
 {
-	mode_t	 omask;
 	int	 i, rc;
 
 	for (i = 0; i < STORE_NDB; i++)
@@ -632,10 +631,7 @@ reopen(struct store *s)
 		s->env = NULL;
 	}
 	s->panic = 0;
-	omask = umask(077);
-	rc = attach(s);
-	umask(omask);
-	if (rc == STORE_OK)
+	if ((rc = ready(s)) == STORE_OK)
 		say("reopened the environment after a recovery");
 	return rc;
 }
