@@ -13,29 +13,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+. "$ROOT/tests/http/lib.sh"
 SERVER=${SERVER:-apache}
 export SERVER
 
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); printf 'ok - %s\n' "$*"; }
-not_ok() { FAIL=$((FAIL + 1)); printf 'not ok - %s\n' "$*"; }
-skip() { printf 'skip - %s\n' "$*"; }
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 # The settings of the calling shell must not leak into the instance.
 unset BASE_URL HOST SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID TWITTER_CLIENT_SECRET \
     X_API_BASE_URL X_AUTHORIZE_URL X_WEB_BASE_URL FAKE_X FAKE_X_PORT
 
 PY=$(command -v /usr/bin/python3 || command -v python3)
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 TMP=$(mktemp -d)
 # The server's user must be able to reach the instance below it.
@@ -96,7 +83,7 @@ if svc FAKE_X=1 "$ROOT/service.sh" start >"$OUT" 2>&1; then
 else
     not_ok "FAKE_X=1 service.sh start exits 0"
     cat "$OUT"
-    echo "$PASS passed, $FAIL failed"
+    finish
     exit 1
 fi
 sed 's/^/#   /' "$OUT"
@@ -298,5 +285,4 @@ if ((ADMIN)); then
 fi
 svc "$ROOT/service.sh" stop >/dev/null 2>&1 || true
 
-echo "$PASS passed, $FAIL failed"
-((FAIL == 0))
+finish

@@ -10,16 +10,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); printf 'ok - %s\n' "$*"; }
-not_ok() { FAIL=$((FAIL + 1)); printf 'not ok - %s\n' "$*"; }
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-finish() { echo "$PASS passed, $FAIL failed"; ((FAIL == 0)); }
+. "$ROOT/tests/http/lib.sh"
 
 APACHE=$(command -v apache2 || echo /usr/sbin/apache2)
 MODS=/usr/lib/apache2/modules
@@ -33,7 +24,7 @@ TMP=$(mktemp -d)
 chmod 0711 "$TMP"
 WEB=$TMP/www/sosyabot
 DATA=$TMP/data
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT/sosyabot
 cleanup() {
     [[ -f $TMP/httpd.pid ]] && kill "$(cat "$TMP/httpd.pid")" 2>/dev/null

@@ -11,38 +11,14 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+. "$ROOT/tests/http/lib.sh"
 SERVER=${SERVER:-apache}
 export SERVER
 
 CSP="default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); printf 'ok - %s\n' "$*"; }
-not_ok() { FAIL=$((FAIL + 1)); printf 'not ok - %s\n' "$*"; }
-skip() { printf 'skip - %s\n' "$*"; }
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 
 # The settings of the calling shell must not leak into the instance.
 unset BASE_URL HOST SOSYABOT_DATA_DIR SOSYABOT_KEY_FILE TWITTER_CLIENT_ID TWITTER_CLIENT_SECRET
-
-free_port() {
-    local py
-    py=$(command -v /usr/bin/python3 || command -v python3 || true)
-    if [[ -n $py ]]; then
-        "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-        return
-    fi
-    local p
-    for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-    return 1
-}
 
 TMP=$(mktemp -d)
 # The server's user must be able to reach the instance below it.
@@ -94,7 +70,7 @@ if svc "$ROOT/service.sh" start >"$OUT" 2>&1; then
 else
     not_ok "service.sh start exits 0"
     cat "$OUT"
-    echo "$PASS passed, $FAIL failed"
+    finish
     exit 1
 fi
 sed 's/^/#   /' "$OUT"
@@ -264,5 +240,4 @@ else
     cat "$OUT5"
 fi
 
-echo "$PASS passed, $FAIL failed"
-((FAIL == 0))
+finish
