@@ -751,10 +751,10 @@ def report():
         L += ["", f"## Direct execution (no server), {P['rounds']} "
               "alternating runs each", "",
               "Each page is run as the server runs a CGI (its front, "
-              "cgi-bin/front/, when it has one), with a valid "
-              "session (except the sign-in form); the floor is "
-              "bench/floor.c, linked as usual. Instructions: one run under "
-              "callgrind, dynamic loading included. Peak RSS: the highest of all "
+              "cgi-bin/front/, when it has one), with a valid session "
+              "(except the sign-in form); the floor is bench/floor.c, "
+              "linked as usual. Instructions: one run under callgrind, "
+              "dynamic loading included. Peak RSS: the highest of all "
               "runs (it includes the ~1.5 MiB of the runner at the fork).",
               ""]
         rows = []
@@ -810,8 +810,8 @@ def report():
               f"{P['pub_rounds']} alternating runs of four: publish.cgi run "
               "directly (POST /app/publishing, one channel; through its "
               "front, as the servers run it, which hands the POST to the "
-              "full program) and the curl "
-              "tool posting the same JSON to the fake's POST /2/tweets with "
+              "full program) and the curl tool posting the same JSON to "
+              "the fake's POST /2/tweets with "
               "a token the fake issued, each against the fake X on loopback "
               "over plain HTTP and over TLS (a second fake with a CA of its "
               "own, which both trust through SOSYABOT_CA_BUNDLE and "
